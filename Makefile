@@ -1,0 +1,36 @@
+# Two commands matter: `make demo` (later) and `make test`. Everything installs from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check qlara_async tests benchmarks examples
+	$(BIN)/ruff format --check qlara_async tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict qlara_async
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_limiter.py
+	$(BIN)/python benchmarks/bench_bulk_memory.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,130 @@
+"""qlara-async: an asyncio-native (and trio) client for the Qlara SMS, RCS and WhatsApp API.
+
+::
+
+    from qlara_async import AsyncQlara
+
+    async with AsyncQlara(api_key="...") as client:
+        r = await client.sms.send(destination="+393201234567", sender="MyBrand", body="Ciao")
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncQlara
+from ._clock import AnyioClock, Clock, ManualClock
+from ._config import RateLimit, RetryPolicy
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    QlaraError,
+    RateLimitError,
+    UnprocessableEntityError,
+    ValidationError,
+)
+from ._limiter import Limiter, LocalLimiter, NullLimiter, Permit
+from ._transport import APIResponseValidationError, RequestStats
+from ._version import __version__
+from .models import (
+    Credit,
+    FallbackRcs,
+    FallbackSms,
+    LegacySmsMessage,
+    LegacySmsResult,
+    Message,
+    PhoneNumber,
+    RcsBody,
+    RcsCard,
+    RcsCardBody,
+    RcsCarousel,
+    RcsCarouselBody,
+    RcsMessage,
+    RcsResult,
+    RcsSuggestion,
+    RcsText,
+    RcsTextBody,
+    SendResult,
+    SmsMessage,
+    SmsResult,
+    WhatsAppAudio,
+    WhatsAppBody,
+    WhatsAppDocument,
+    WhatsAppImage,
+    WhatsAppLocation,
+    WhatsAppMessage,
+    WhatsAppReaction,
+    WhatsAppResult,
+    WhatsAppSticker,
+    WhatsAppTemplate,
+    WhatsAppText,
+    WhatsAppVideo,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnyioClock",
+    "AsyncQlara",
+    "AuthenticationError",
+    "BadRequestError",
+    "Clock",
+    "ConflictError",
+    "Credit",
+    "FallbackRcs",
+    "FallbackSms",
+    "InternalServerError",
+    "LegacySmsMessage",
+    "LegacySmsResult",
+    "Limiter",
+    "LocalLimiter",
+    "ManualClock",
+    "Message",
+    "NotFoundError",
+    "NullLimiter",
+    "PermissionDeniedError",
+    "Permit",
+    "PhoneNumber",
+    "QlaraError",
+    "RateLimit",
+    "RateLimitError",
+    "RcsBody",
+    "RcsCard",
+    "RcsCardBody",
+    "RcsCarousel",
+    "RcsCarouselBody",
+    "RcsMessage",
+    "RcsResult",
+    "RcsSuggestion",
+    "RcsText",
+    "RcsTextBody",
+    "RequestStats",
+    "RetryPolicy",
+    "SendResult",
+    "SmsMessage",
+    "SmsResult",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "WhatsAppAudio",
+    "WhatsAppBody",
+    "WhatsAppDocument",
+    "WhatsAppImage",
+    "WhatsAppLocation",
+    "WhatsAppMessage",
+    "WhatsAppReaction",
+    "WhatsAppResult",
+    "WhatsAppSticker",
+    "WhatsAppTemplate",
+    "WhatsAppText",
+    "WhatsAppVideo",
+    "__version__",
+]

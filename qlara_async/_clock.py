@@ -1,0 +1,81 @@
+"""Time, injectable.
+
+The limiter, the retry loop and the bulk sender read time and sleep only through a ``Clock``, so
+tests can run them on a virtual clock (trio's ``MockClock`` through anyio, or ``ManualClock``)
+and never sleep for real.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+__all__ = ["AnyioClock", "Clock", "ManualClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where the library reads time and waits."""
+
+    def now(self) -> float:
+        """Monotonic seconds, on the event loop's clock."""
+        ...
+
+    def wall(self) -> float:
+        """Unix time in seconds, for HTTP dates and ``X-RateLimit-Reset``."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (zero or less still yields once to the event loop)."""
+        ...
+
+
+class AnyioClock:
+    """The real clock: the event loop's time (virtual under trio's MockClock) and ``anyio.sleep``."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        return anyio.current_time()
+
+    def wall(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(max(0.0, seconds))
+
+    def __repr__(self) -> str:
+        return "AnyioClock()"
+
+
+class ManualClock:
+    """A clock that only moves when slept on or advanced; for single-task tests.
+
+    ``sleep`` advances time by the requested amount at once and records it in ``sleeps``.
+    """
+
+    def __init__(self, start: float = 0.0, *, wall_offset: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._wall_offset = wall_offset
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self._wall_offset + self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward without a sleep being recorded."""
+        self._now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self.sleeps.append(seconds)
+        self._now += seconds
+        await anyio.lowlevel.checkpoint()
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self._now!r})"

@@ -1,0 +1,116 @@
+"""Small frozen option objects: the rate limit windows and the retry policy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ._constants import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_JITTER,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_AFTER,
+)
+
+__all__ = ["RateLimit", "RetryPolicy"]
+
+
+class RateLimit:
+    """A set of windows ``(max_requests, period_seconds)``; a request may go only when every
+    window allows it.
+
+    >>> RateLimit((50, 1.0), (1000, 60.0)) == RateLimit.PRODUCTION
+    True
+    """
+
+    __slots__ = ("_windows",)
+
+    PRODUCTION: ClassVar[RateLimit]
+    """The Production plan: 50 requests per second and 1,000 per minute, per API key."""
+    TRIAL: ClassVar[RateLimit]
+    """The Trial plan: 10 requests per second and 100 per minute, per API key."""
+
+    def __init__(self, *windows: tuple[int, float]) -> None:
+        if not windows:
+            raise ValueError("RateLimit needs at least one (max_requests, period_seconds) window")
+        checked: list[tuple[int, float]] = []
+        for window in windows:
+            try:
+                limit, period = window
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"a RateLimit window is a (max_requests, period_seconds) pair, got {window!r}"
+                ) from None
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"max_requests must be a positive int, got {limit!r}")
+            period = float(period)
+            if not math.isfinite(period) or period <= 0:
+                raise ValueError(f"period_seconds must be a positive number, got {period!r}")
+            checked.append((limit, period))
+        # Sorted shortest period first, so equal sets of windows compare equal.
+        self._windows = tuple(sorted(checked, key=lambda w: (w[1], w[0])))
+
+    @property
+    def windows(self) -> tuple[tuple[int, float], ...]:
+        """The windows, shortest period first."""
+        return self._windows
+
+    @property
+    def min_interval(self) -> float:
+        """The slowest long-run pace the windows allow, as seconds between requests."""
+        return max(period / limit for limit, period in self._windows)
+
+    @classmethod
+    def of(cls, windows: Iterable[tuple[int, float]]) -> RateLimit:
+        """Build from any iterable of windows."""
+        return cls(*windows)
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        return iter(self._windows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RateLimit):
+            return NotImplemented
+        return self._windows == other._windows
+
+    def __hash__(self) -> int:
+        return hash(self._windows)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"({n}, {p!r})" for n, p in self._windows)
+        return f"RateLimit({inner})"
+
+
+RateLimit.PRODUCTION = RateLimit((50, 1.0), (1000, 60.0))
+RateLimit.TRIAL = RateLimit((10, 1.0), (100, 60.0))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed requests are retried (the API reference's strategy by default).
+
+    ``max_retries`` counts retries after the first attempt. Backoff waits are
+    ``backoff_base * 2**(n-1)`` (capped at ``backoff_max``) plus ``0..jitter`` seconds. A 429
+    waits for its ``Retry-After`` instead, capped at ``max_retry_after``: a longer demand raises
+    the ``RateLimitError`` at once rather than stalling for hours. ``retry_ambiguous`` retries a
+    request that may already have been processed (timeout or connection lost after it was
+    written); sends are safe to retry because every attempt carries the same ``messageId``.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    jitter: float = DEFAULT_JITTER
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    retry_ambiguous: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries!r}")
+        for name in ("backoff_base", "backoff_max", "jitter", "max_retry_after"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")

@@ -1,0 +1,25 @@
+"""Defaults, named once so constructors and docs agree."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://lora-api.agiletelecom.com/api"
+ENV_API_KEY = "QLARA_API_KEY"
+ENV_BASE_URL = "QLARA_BASE_URL"
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 4
+"""Retries after the first attempt: five attempts in all, as the API reference advises."""
+
+DEFAULT_BACKOFF_BASE = 1.0
+"""First retry waits 1 s, then 2 s, 4 s, 8 s (the reference's schedule)."""
+DEFAULT_BACKOFF_MAX = 60.0
+DEFAULT_JITTER = 0.5
+"""0-500 ms of random delay added to every backoff wait."""
+DEFAULT_MAX_RETRY_AFTER = 300.0
+"""Cap on a server's Retry-After: the FAQ suggests 5 minutes before giving up."""
+
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_MAX_KEEPALIVE = 100
+
+API_KEY_HEADER = "X-Api-Key"
+REQUEST_ID_HEADER = "X-Request-Id"
