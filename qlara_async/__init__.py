@@ -33,13 +33,16 @@ from ._limiter import Limiter, LocalLimiter, NullLimiter, Permit
 from ._transport import APIResponseValidationError, RequestStats
 from ._version import __version__
 from .models import (
+    ChannelResults,
     Credit,
     FallbackRcs,
     FallbackSms,
     LegacySmsMessage,
+    LegacySmsRequest,
     LegacySmsResult,
     Message,
     PhoneNumber,
+    PreparedMessage,
     RcsBody,
     RcsCard,
     RcsCardBody,
@@ -65,6 +68,8 @@ from .models import (
     WhatsAppTemplate,
     WhatsAppText,
     WhatsAppVideo,
+    prepare_message,
+    validate_message,
 )
 
 __all__ = [
@@ -77,6 +82,7 @@ __all__ = [
     "AsyncQlara",
     "AuthenticationError",
     "BadRequestError",
+    "ChannelResults",
     "Clock",
     "ConflictError",
     "Credit",
@@ -84,6 +90,7 @@ __all__ = [
     "FallbackSms",
     "InternalServerError",
     "LegacySmsMessage",
+    "LegacySmsRequest",
     "LegacySmsResult",
     "Limiter",
     "LocalLimiter",
@@ -94,6 +101,7 @@ __all__ = [
     "PermissionDeniedError",
     "Permit",
     "PhoneNumber",
+    "PreparedMessage",
     "QlaraError",
     "RateLimit",
     "RateLimitError",
@@ -127,4 +135,6 @@ __all__ = [
     "WhatsAppText",
     "WhatsAppVideo",
     "__version__",
+    "prepare_message",
+    "validate_message",
 ]

@@ -1,0 +1,51 @@
+"""``client.rcs``: send RCS messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._resource import Resource
+from ..models import RcsBody, RcsMessage, ScheduledDate, SendResult
+
+__all__ = ["RcsResource"]
+
+
+class RcsResource(Resource):
+    """RCS: ``send``."""
+
+    async def send(
+        self,
+        *,
+        destination: str,
+        agent_id: int,
+        body: RcsBody | dict[str, Any] | None = None,
+        template_id: int | None = None,
+        campaign_id: str | None = None,
+        message_id: str | None = None,
+        simulation: bool | None = None,
+        enable_notification: bool | None = None,
+        max_sms_parts: int | None = None,
+        placeholders: dict[str, str] | None = None,
+        scheduled_date: ScheduledDate | None = None,
+    ) -> SendResult:
+        """Send one RCS message (``POST /message-server/rcs/send``).
+
+        Give exactly one of ``body`` (an ``RcsTextBody``, ``RcsCardBody``, ``RcsCarouselBody``
+        or a dict such as ``{"type": "TEXT", "body": {"text": "..."}}``) and ``template_id``.
+        ``max_sms_parts`` turns on SMS fallback. Raises ``ValidationError`` (nothing sent) for a
+        message the API would refuse.
+        """
+        message = RcsMessage(
+            destination=destination,
+            agent_id=agent_id,
+            body=body,
+            template_id=template_id,
+            campaign_id=campaign_id,
+            message_id=message_id,
+            simulation=simulation,
+            enable_notification=enable_notification,
+            max_sms_parts=max_sms_parts,
+            placeholders=placeholders,
+            scheduled_date=scheduled_date,
+        )
+        return await self._client.send(message)

@@ -1,0 +1,107 @@
+"""``client.sms``: the Universal send, the Legacy multi-recipient send, and the credit check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._resource import Resource
+from ..models import (
+    LEGACY_SMS_PATH,
+    Credit,
+    LegacySmsMessage,
+    LegacySmsRequest,
+    LegacySmsResult,
+    ScheduledDate,
+    SendResult,
+    SmsMessage,
+    decode_credit,
+    decode_legacy_sms_result,
+    prepare_legacy_sms,
+)
+from ._common import require_body
+
+__all__ = ["SmsResource"]
+
+_CREDIT_PATH = "/services/sms/credit"
+
+
+class SmsResource(Resource):
+    """SMS: ``send`` (Universal API), ``send_legacy`` (Legacy API), ``credit``."""
+
+    async def send(
+        self,
+        *,
+        destination: str,
+        sender: str,
+        body: str,
+        campaign_id: str | None = None,
+        message_id: str | None = None,
+        udh_data: str | None = None,
+        simulation: bool | None = None,
+        enable_notification: bool | None = None,
+        placeholders: dict[str, str] | None = None,
+        scheduled_date: ScheduledDate | None = None,
+        skip_rcs_override: bool | None = None,
+    ) -> SendResult:
+        """Send one SMS (``POST /message-server/sms/send``).
+
+        Arguments are the fields of ``SmsMessage``; ``None`` leaves a field out so the API's
+        default applies. Raises ``ValidationError`` (nothing sent) for a message the API would
+        refuse.
+        """
+        message = SmsMessage(
+            destination=destination,
+            sender=sender,
+            body=body,
+            campaign_id=campaign_id,
+            message_id=message_id,
+            udh_data=udh_data,
+            simulation=simulation,
+            enable_notification=enable_notification,
+            placeholders=placeholders,
+            scheduled_date=scheduled_date,
+            skip_rcs_override=skip_rcs_override,
+        )
+        return await self._client.send(message)
+
+    async def send_legacy(
+        self,
+        *,
+        messages: Sequence[LegacySmsMessage | dict[str, Any]],
+        global_id: str | None = None,
+        enable_concatenated: bool | None = None,
+        enable_unicode: bool | None = None,
+        enable_delivery: bool | None = None,
+        simulation: bool | None = None,
+        skip_rcs_override: bool | None = None,
+    ) -> LegacySmsResult:
+        """Send texts to many recipients at once (``POST /services/sms/send``).
+
+        ``messages`` holds ``LegacySmsMessage`` objects or dicts spelled as in the docs. When
+        ``global_id`` is omitted one is generated before the first attempt, so every retry of
+        this request names the same sending session instead of the server minting a new one
+        per attempt.
+        """
+        prepared = prepare_legacy_sms(
+            LegacySmsRequest(
+                messages=list(messages),
+                global_id=global_id,
+                enable_concatenated=enable_concatenated,
+                enable_unicode=enable_unicode,
+                enable_delivery=enable_delivery,
+                simulation=simulation,
+                skip_rcs_override=skip_rcs_override,
+            )
+        )
+        result: LegacySmsResult | None = await self._client._request(
+            "POST", LEGACY_SMS_PATH, content=prepared.content, decoder=decode_legacy_sms_result
+        )
+        return require_body(result, f"POST {LEGACY_SMS_PATH}")
+
+    async def credit(self) -> Credit:
+        """The SMS credit left on the account (``GET /services/sms/credit``)."""
+        result: Credit | None = await self._client._request(
+            "GET", _CREDIT_PATH, decoder=decode_credit
+        )
+        return require_body(result, f"GET {_CREDIT_PATH}")

@@ -1,0 +1,97 @@
+"""``client.whatsapp``: send WhatsApp messages, look up the sending phone numbers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import Any
+
+from .._resource import Resource, path_param
+from ..models import (
+    FallbackRcs,
+    FallbackSms,
+    PhoneNumber,
+    ScheduledDate,
+    SendResult,
+    WhatsAppBody,
+    WhatsAppMessage,
+    WhatsAppTemplate,
+    decode_phone_number,
+    decode_phone_numbers,
+)
+from ._common import require_body
+
+__all__ = ["PhoneNumbersResource", "WhatsAppResource"]
+
+_PHONE_NUMBERS_PATH = "/message-server/whatsapp/phone-numbers"
+
+
+class PhoneNumbersResource(Resource):
+    """The account's WhatsApp Business numbers: ``list()`` and ``get(id)``."""
+
+    async def list(self) -> AsyncIterator[PhoneNumber]:
+        """Iterate over the numbers (``GET /message-server/whatsapp/phone-numbers``).
+
+        The endpoint is not paginated in the docs: one request returns every number.
+        """
+        result: list[PhoneNumber] | None = await self._client._request(
+            "GET", _PHONE_NUMBERS_PATH, decoder=decode_phone_numbers
+        )
+        for number in result or ():
+            yield number
+
+    async def get(self, id: int) -> PhoneNumber:
+        """One number's details (``GET /message-server/whatsapp/phone-numbers/{id}``)."""
+        path = f"{_PHONE_NUMBERS_PATH}/{path_param('id', id)}"
+        result: PhoneNumber | None = await self._client._request(
+            "GET", path, decoder=decode_phone_number
+        )
+        return require_body(result, f"GET {path}")
+
+
+class WhatsAppResource(Resource):
+    """WhatsApp: ``send`` and ``phone_numbers``."""
+
+    @cached_property
+    def phone_numbers(self) -> PhoneNumbersResource:
+        """The account's WhatsApp Business numbers."""
+        return PhoneNumbersResource(self._client)
+
+    async def send(
+        self,
+        *,
+        destination: str,
+        phone_number_id: int,
+        template: WhatsAppTemplate | dict[str, Any] | None = None,
+        body: WhatsAppBody | dict[str, Any] | None = None,
+        campaign_id: str | None = None,
+        message_id: str | None = None,
+        simulation: bool | None = None,
+        enable_notification: bool | None = None,
+        placeholders: dict[str, str] | None = None,
+        scheduled_date: ScheduledDate | None = None,
+        fallback_rcs: FallbackRcs | dict[str, Any] | None = None,
+        fallback_sms: FallbackSms | dict[str, Any] | None = None,
+    ) -> SendResult:
+        """Send one WhatsApp message (``POST /message-server/whatsapp/send``).
+
+        Give exactly one of ``template`` (e.g. ``{"id": 42}``; any time) and ``body`` (e.g.
+        ``{"text": {"body": "..."}}``; within 24 hours of the user's last message).
+        ``fallback_rcs`` needs ``fallback_sms``. Raises ``ValidationError`` (nothing sent) for a
+        message the API would refuse.
+        """
+        message = WhatsAppMessage(
+            destination=destination,
+            phone_number_id=phone_number_id,
+            template=template,
+            body=body,
+            campaign_id=campaign_id,
+            message_id=message_id,
+            simulation=simulation,
+            enable_notification=enable_notification,
+            placeholders=placeholders,
+            scheduled_date=scheduled_date,
+            fallback_rcs=fallback_rcs,
+            fallback_sms=fallback_sms,
+        )
+        return await self._client.send(message)
