@@ -1,0 +1,101 @@
+"""A tiny path router: literal segments win over ``{param}`` segments, then backtracking.
+
+``/contacts/list`` and ``/contacts/{id}`` share a prefix in the Qlara API, so the literal must be
+tried first; when a literal branch dead-ends, the ``{param}`` branch is tried next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["Match", "Router"]
+
+H = TypeVar("H")
+
+
+@dataclass(slots=True)
+class _Node(Generic[H]):
+    literals: dict[str, _Node[H]] = field(default_factory=dict)
+    param: tuple[str, _Node[H]] | None = None
+    handlers: dict[str, H] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Match(Generic[H]):
+    """The outcome of :meth:`Router.match`.
+
+    ``handler`` is ``None`` when nothing matched: ``allowed`` is then empty for an unknown path
+    (404) and lists the methods the path does accept for a known path (405).
+    """
+
+    handler: H | None
+    params: dict[str, str]
+    allowed: tuple[str, ...] = ()
+
+
+class Router(Generic[H]):
+    """Maps ``(method, path)`` to a handler; patterns look like ``/files/{mediaKey}``."""
+
+    def __init__(self) -> None:
+        self._root: _Node[H] = _Node()
+
+    def add(self, method: str, pattern: str, handler: H) -> None:
+        """Register ``handler`` for ``method`` on ``pattern``."""
+        node = self._root
+        for seg in _split(pattern):
+            if seg.startswith("{") and seg.endswith("}"):
+                name = seg[1:-1]
+                if node.param is None:
+                    node.param = (name, _Node())
+                elif node.param[0] != name:
+                    raise ValueError(f"conflicting parameter names at {pattern!r}")
+                node = node.param[1]
+            else:
+                node = node.literals.setdefault(seg, _Node())
+        if method in node.handlers:
+            raise ValueError(f"{method} {pattern} registered twice")
+        node.handlers[method] = handler
+
+    def route(self, method: str, pattern: str) -> Callable[[H], H]:
+        """Decorator form of :meth:`add`."""
+
+        def register(handler: H) -> H:
+            self.add(method, pattern, handler)
+            return handler
+
+        return register
+
+    def match(self, method: str, path: str) -> Match[H]:
+        """Find the handler for ``method`` and ``path``."""
+        params: dict[str, str] = {}
+        node = _walk(self._root, _split(path), 0, params)
+        if node is None:
+            return Match(None, {})
+        handler = node.handlers.get(method)
+        if handler is None:
+            return Match(None, {}, tuple(sorted(node.handlers)))
+        return Match(handler, params)
+
+
+def _split(path: str) -> list[str]:
+    return [seg for seg in path.split("/") if seg]
+
+
+def _walk(node: _Node[H], segs: list[str], i: int, params: dict[str, str]) -> _Node[H] | None:
+    if i == len(segs):
+        return node if node.handlers else None
+    seg = segs[i]
+    child = node.literals.get(seg)
+    if child is not None:
+        found = _walk(child, segs, i + 1, params)
+        if found is not None:
+            return found
+    if node.param is not None:
+        name, child = node.param
+        found = _walk(child, segs, i + 1, params)
+        if found is not None:
+            params[name] = seg
+            return found
+    return None
