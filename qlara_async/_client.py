@@ -186,7 +186,11 @@ class AsyncQlara:
         elif max_retries != DEFAULT_MAX_RETRIES:
             raise ValidationError("pass max_retries or retry_policy, not both", field="max_retries")
         self.retry_policy = retry_policy
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        # A float bounds connect, read and write, not the wait for a pooled connection: a bulk
+        # job's concurrency may exceed the pool, and that wait is ours, not the server's.
+        self.timeout = (
+            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, pool=None)
+        )
         self.clock: Clock = clock or AnyioClock()
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
         self._limiter = build_limiter(rate_limit, clock=self.clock)

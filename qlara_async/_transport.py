@@ -20,7 +20,7 @@ import logging
 import random as _random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 import httpx
 import msgspec
@@ -38,11 +38,13 @@ from ._exceptions import (
 from ._limiter import Limiter
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 
-__all__ = ["APIResponseValidationError", "AttemptGate", "RequestStats", "Transport"]
+__all__ = ["APIResponseValidationError", "AttemptGate", "RequestEvent", "RequestStats", "Transport"]
 
 log = logging.getLogger("qlara_async")
 
 T = TypeVar("T")
+
+RequestEvent: TypeAlias = Literal["request", "retry", "throttle"]
 
 _json_decode = msgspec.json.Decoder().decode
 
@@ -81,7 +83,7 @@ class RequestStats:
     """Attempts whose fate is unknown (the request may have been processed)."""
     statuses: list[int | None] = field(default_factory=list)
     """Each attempt's HTTP status, ``None`` where no response arrived."""
-    listener: Callable[[str, RequestStats], None] | None = None
+    listener: Callable[[RequestEvent, RequestStats], None] | None = None
     """Called with ``"request"``, ``"retry"`` or ``"throttle"`` as they happen."""
 
     @property
@@ -89,7 +91,7 @@ class RequestStats:
         """Attempts after the first."""
         return max(0, self.attempts - 1)
 
-    def _emit(self, event: str) -> None:
+    def _emit(self, event: RequestEvent) -> None:
         if self.listener is not None:
             self.listener(event, self)
 
@@ -156,7 +158,13 @@ class Transport:
         while True:
             if gate is not None:
                 await gate.enter()
-            permit = await self.limiter.acquire(priority=priority)
+            try:
+                permit = await self.limiter.acquire(priority=priority)
+            except BaseException:
+                # Cancelled while queued: the gate let this attempt in, so it must hear of it.
+                if gate is not None:
+                    gate.exit(None)
+                raise
             # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
             request = self.http.build_request(
                 method,

@@ -168,7 +168,7 @@ async def test_timeout_is_applied_per_request() -> None:
         api_key="k", base_url="https://api.test/api", http_client=http, timeout=3.5
     ) as c:
         await c.send(MESSAGE)
-    assert seen[0].extensions["timeout"] == httpx.Timeout(3.5).as_dict()
+    assert seen[0].extensions["timeout"] == httpx.Timeout(3.5, pool=None).as_dict()
 
 
 def test_resources_are_cached() -> None:

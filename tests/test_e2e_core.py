@@ -84,7 +84,9 @@ async def test_retry_schedule_over_real_http() -> None:
         async with AsyncQlara(
             api_key="k", base_url=url, clock=clock, random=lambda: 0.5, rate_limit=None
         ) as client:
-            result = await client.sms.send(destination="+393201234567", sender="MyBrand", body="Ciao")
+            result = await client.sms.send(
+                destination="+393201234567", sender="MyBrand", body="Ciao"
+            )
     assert result.accepted
     assert len(app.bodies) == 5
     assert len(set(app.bodies)) == 1

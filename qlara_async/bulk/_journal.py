@@ -1,0 +1,252 @@
+"""The job journal: a SQLite file that lets a killed job resume without sending anything twice.
+
+What it holds: a random job id (made once, when the file is created) and, per input index, a
+digest of the message as sent (its exact JSON body, ``messageId`` included), its status, its
+``messageId`` and its attempts.
+
+Why no write before a send: a message's id is derived from the job id and its index
+(``uuid5(job_id, str(index))``), so the id is the same in every run without having been written
+down, and a kill between a send and its journal write cannot give the message a second id.
+
+Why group commits that the senders wait for: a sender waits until its outcome is committed
+before it takes its next message, so at any instant each of the ``concurrency`` senders holds at
+most one message whose fate a kill could lose (in flight, or answered but not yet committed).
+Commits are batched (every outcome that arrives while one commit runs goes into the next) and
+run in a worker thread, off the event loop. WAL mode with ``synchronous=NORMAL`` survives a
+killed process (only a power cut may lose the last commits).
+
+On resume: an index recorded ``accepted`` or ``rejected`` is skipped; one recorded ``failed``,
+or not recorded at all, is sent again under its derived id (its fate is unknown: the platform
+de-duplicates by ``messageId``). A recorded digest that differs from the input's message at the
+same index means the input changed: the job is refused with ``JournalMismatchError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import anyio
+import anyio.to_thread
+
+from .._exceptions import QlaraError
+
+__all__ = ["Journal", "JournalMismatchError", "JournalRow", "digest"]
+
+_FORMAT = "1"
+_READ_CHUNK = 2048
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outcomes (
+    idx INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL,
+    status TEXT NOT NULL,
+    message_id TEXT,
+    attempts INTEGER NOT NULL
+);
+"""
+
+
+class JournalMismatchError(QlaraError, ValueError):
+    """The input is not the one the journal recorded: resuming would send the wrong messages."""
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.index = index
+
+
+class JournalRow(NamedTuple):
+    """One recorded outcome."""
+
+    idx: int
+    """The input index."""
+    digest: bytes
+    status: str
+    message_id: str | None
+    attempts: int
+
+
+def digest(content: bytes) -> bytes:
+    """The identity of a message as sent: 16 bytes of SHA-256 of its JSON body."""
+    return hashlib.sha256(content).digest()[:16]
+
+
+class Journal:
+    """One job's journal. Open with ``await Journal.open(path)``; not shared between jobs."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection, job_id: uuid.UUID, new: bool) -> None:
+        self.path = path
+        self.job_id = job_id
+        self.new = new
+        """The file was created by this run (nothing to resume)."""
+        self._conn = conn
+        # One connection, used from worker threads one call at a time.
+        self._lock = threading.Lock()
+        self._pending: list[JournalRow] = []
+        self._committed = anyio.Event()
+        self._wake = anyio.Event()
+        self._closing = False
+        self._chunk: Sequence[JournalRow] = ()
+        self._chunk_pos = 0
+        self._chunk_end = -1  # every index <= this has been fetched (or is absent)
+        self._empty = new
+        self.commits = 0
+        self.error: Exception | None = None
+        """The error that stopped the writer, if any."""
+        self.on_error: Callable[[Exception], None] | None = None
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> Journal:
+        """Open (or create) the journal at ``path``."""
+        return await anyio.to_thread.run_sync(cls._open_sync, os.fspath(path))
+
+    @classmethod
+    def _open_sync(cls, path: str) -> Journal:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            new = "job_id" not in rows
+            if new:
+                job_id = uuid.uuid4()
+                conn.execute("BEGIN")
+                conn.execute("INSERT INTO meta VALUES ('job_id', ?)", (str(job_id),))
+                conn.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
+                conn.execute("COMMIT")
+            else:
+                if rows.get("format") != _FORMAT:
+                    raise JournalMismatchError(
+                        f"{path}: journal format {rows.get('format')!r} is not {_FORMAT!r}"
+                    )
+                job_id = uuid.UUID(rows["job_id"])
+                new = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn, job_id, new)
+
+    def message_id(self, index: int) -> str:
+        """The ``messageId`` of input ``index`` in this job, the same in every run."""
+        return str(uuid.uuid5(self.job_id, str(index)))
+
+    # -- reading (resume) ----------------------------------------------------------------------
+
+    async def lookup(self, index: int) -> JournalRow | None:
+        """The recorded outcome of ``index``, if any. Call with increasing indices.
+
+        Rows are read ahead in chunks, so memory does not grow with the journal. This run's
+        own writes are only for indices already passed, so a chunk is never stale.
+        """
+        if self._empty:
+            return None
+        while index > self._chunk_end:
+            await self._fetch(index)
+        chunk = self._chunk
+        pos = self._chunk_pos
+        while pos < len(chunk) and chunk[pos].idx < index:
+            pos += 1
+        self._chunk_pos = pos
+        if pos < len(chunk) and chunk[pos].idx == index:
+            return chunk[pos]
+        return None
+
+    async def _fetch(self, start: int) -> None:
+        rows = await anyio.to_thread.run_sync(self._fetch_sync, start)
+        self._chunk = rows
+        self._chunk_pos = 0
+        if len(rows) < _READ_CHUNK:
+            # The rest of the journal is in this chunk.
+            self._chunk_end = 1 << 62
+        else:
+            self._chunk_end = rows[-1].idx
+
+    def _fetch_sync(self, start: int) -> list[JournalRow]:
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT idx, digest, status, message_id, attempts FROM outcomes"
+                " WHERE idx >= ? ORDER BY idx LIMIT ?",
+                (start, _READ_CHUNK),
+            )
+            return [JournalRow(*row) for row in cur.fetchall()]
+
+    async def first_index_from(self, index: int) -> int | None:
+        """The smallest recorded index ``>= index`` (to find outcomes past the input's end)."""
+
+        def query() -> int | None:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT min(idx) FROM outcomes WHERE idx >= ?", (index,)
+                ).fetchone()
+            return None if row is None or row[0] is None else int(row[0])
+
+        return await anyio.to_thread.run_sync(query)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def record(self, row: JournalRow) -> None:
+        """Queue ``row`` and wait until it is committed (with whatever else was queued)."""
+        self._pending.append(row)
+        done = self._committed
+        self._wake.set()
+        await done.wait()
+
+    async def writer(self) -> None:
+        """The commit loop; run it in the job's task group until ``close_writer()``."""
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            batch, done = self._pending, self._committed
+            self._pending, self._committed = [], anyio.Event()
+            if batch and self.error is None:
+                try:
+                    # Not abandoned on cancel: a commit once started is waited for.
+                    await anyio.to_thread.run_sync(self._write_sync, batch)
+                    self.commits += 1
+                except Exception as exc:
+                    # The job stops and raises this; senders waiting on it are let go.
+                    self.error = exc
+                    if self.on_error is not None:
+                        self.on_error(exc)
+            done.set()
+            if self._closing and not self._pending:
+                return
+
+    def close_writer(self) -> None:
+        """Let the writer commit what is queued, then return."""
+        self._closing = True
+        self._wake.set()
+
+    def _write_sync(self, batch: list[JournalRow]) -> None:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO outcomes (idx, digest, status, message_id, attempts)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    batch,
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    async def aclose(self) -> None:
+        """Close the file."""
+
+        def close() -> None:
+            with self._lock:
+                self._conn.close()
+
+        await anyio.to_thread.run_sync(close)

@@ -1,0 +1,78 @@
+"""Messages from rows: dicts, CSV and JSON lines, with placeholders passed through as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qlara_async.bulk import messages_from_rows, read_csv, read_jsonl
+from qlara_async.models import RcsMessage, SmsMessage, WhatsAppMessage
+
+
+def test_sms_from_dicts_keeps_the_template_and_fills_placeholders() -> None:
+    """The body is the template as written; the row's other fields become placeholders."""
+    rows = [{"destination": "+393201234567", "nome": "Marco", "citta": "Roma"}]
+    (m,) = messages_from_rows(rows, sender="Brand", body="Ciao {nome} da {citta}")
+    assert isinstance(m, SmsMessage)
+    assert m.body == "Ciao {nome} da {citta}"
+    assert m.destination == "+393201234567" and m.sender == "Brand"
+    assert m.placeholders == {"nome": "Marco", "citta": "Roma"}
+
+
+def test_placeholder_fields_and_message_ids() -> None:
+    """``placeholder_fields`` picks the placeholders; ``message_id_field`` sets the ids."""
+    rows = [{"tel": "+393201234567", "nome": "Ada", "note": "x", "id": "r1"}]
+    (m,) = messages_from_rows(
+        rows,
+        sender="B",
+        body="Ciao {nome}",
+        destination_field="tel",
+        placeholder_fields=["nome"],
+        message_id_field="id",
+    )
+    assert m.placeholders == {"nome": "Ada"} and m.message_id == "r1"
+
+
+@pytest.mark.parametrize(
+    ("channel", "fields", "cls"),
+    [
+        pytest.param("rcs", {"agent_id": 10, "template_id": 4}, RcsMessage, id="rcs"),
+        pytest.param(
+            "whatsapp", {"phone_number_id": 5, "template": {"id": 7}}, WhatsAppMessage, id="wa"
+        ),
+    ],
+)
+def test_other_channels(channel: str, fields: dict[str, object], cls: type) -> None:
+    """RCS and WhatsApp messages take their fixed fields from keywords."""
+    (m,) = messages_from_rows([{"destination": "+393201234567", "n": 1}], channel=channel, **fields)  # type: ignore[arg-type]
+    assert isinstance(m, cls) and m.placeholders == {"n": "1"}
+
+
+def test_unknown_channel() -> None:
+    """A misspelled channel is refused."""
+    with pytest.raises(ValueError, match="channel"):
+        list(messages_from_rows([], channel="fax"))  # type: ignore[arg-type]
+
+
+def test_read_csv_and_jsonl(tmp_path: Path) -> None:
+    """CSV (with a byte-order mark) and JSON lines read lazily into dicts."""
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text("\ufeffdestination,nome\n+393201234567,Marco\n+393207654321,Anna\n")
+    rows = list(read_csv(csv_path))
+    assert rows == [
+        {"destination": "+393201234567", "nome": "Marco"},
+        {"destination": "+393207654321", "nome": "Anna"},
+    ]
+    jl = tmp_path / "r.jsonl"
+    jl.write_text('{"destination": "+393201234567", "nome": "Marco"}\n\n{"destination": "+1"}\n')
+    assert [r["destination"] for r in read_jsonl(jl)] == ["+393201234567", "+1"]
+    jl.write_text("{oops\n")
+    with pytest.raises(ValueError, match="line 1"):
+        list(read_jsonl(jl))
+
+
+def test_a_row_without_destination_still_gives_a_message() -> None:
+    """The job rejects it by validation, so every row has an outcome."""
+    (m,) = messages_from_rows([{"nome": "x"}], sender="B", body="b")
+    assert isinstance(m, SmsMessage) and m.destination == ""
