@@ -32,6 +32,7 @@ from ._exceptions import (
 from ._limiter import Limiter, LocalLimiter, NullLimiter, Permit
 from ._transport import APIResponseValidationError, RequestStats
 from ._version import __version__
+from .bulk import BulkReport, Outcome
 from .models import (
     ChannelResults,
     Credit,
@@ -82,6 +83,7 @@ __all__ = [
     "AsyncQlara",
     "AuthenticationError",
     "BadRequestError",
+    "BulkReport",
     "ChannelResults",
     "Clock",
     "ConflictError",
@@ -98,6 +100,7 @@ __all__ = [
     "Message",
     "NotFoundError",
     "NullLimiter",
+    "Outcome",
     "PermissionDeniedError",
     "Permit",
     "PhoneNumber",
