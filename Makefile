@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check qlara_async tests benchmarks examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict qlara_async
+	$(BIN)/mypy --strict qlara_async tests/typing
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
