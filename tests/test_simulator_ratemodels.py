@@ -185,7 +185,9 @@ def test_sliding_never_exceeds_the_window(limit: int, period: float, gaps: list[
             assert d.allowed
         admitted.append(t)
     for i, start in enumerate(admitted):
-        inside = [a for a in admitted[i:] if a < start + period]
+        # The model forgives 1 ns of float rounding (its _EPS): a retry at "exactly" the time it
+        # was told may land an ulp early.
+        inside = [a for a in admitted[i:] if a < start + period - 1e-9]
         assert len(inside) <= limit
 
 

@@ -362,3 +362,22 @@ async def test_listener_sees_request_retry_throttle_events() -> None:
         await client._send_prepared(prepare_message(MESSAGE), stats=stats)
     assert events == ["request", "throttle", "retry", "request", "retry", "request"]
     assert stats.throttles == 1 and stats.retries == 2
+
+
+async def test_reference_429_example_body() -> None:
+    """The reference's 429 body, verbatim and without a header: its retryAfter (12 s) is used."""
+    body = {
+        "status": 429,
+        "error": "Too Many Requests",
+        "message": "Rate limit exceeded. Please retry after 12 seconds.",
+        "retryAfter": 12,
+    }
+    handler, _ = _sequence(httpx.Response(429, json=body))
+    client, limiter, _ = make_client(handler, max_retries=0)
+    async with client:
+        with pytest.raises(RateLimitError) as info:
+            await client.send(MESSAGE)
+    assert info.value.retry_after == 12
+    assert limiter.pauses == [12.0]
+    assert "Please retry after 12 seconds" in str(info.value)
+    assert info.value.body == body

@@ -189,8 +189,10 @@ class SlidingWindowModel(_Base):
         self._expiries = [deque[float]() for _ in self._windows]
 
     def _advance(self, now: float) -> None:
+        # _EPS: a client told to wait ``e - now`` comes back at ``now + (e - now)``, which float
+        # arithmetic may round a hair below ``e``; it must still be admitted.
         for log in self._expiries:
-            while log and log[0] <= now:
+            while log and log[0] <= now + _EPS:
                 log.popleft()
 
     def _wait(self, now: float) -> float:
