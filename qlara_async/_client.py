@@ -26,7 +26,7 @@ from ._constants import (
 )
 from ._exceptions import ValidationError
 from ._limiter import Limiter, build_limiter
-from ._transport import AttemptGate, RequestStats, Transport
+from ._transport import AttemptGate, RequestStats, Transport, require_body
 from ._version import __version__
 from .models import Message, PreparedMessage, SendResult, decode_send_result, prepare_message
 
@@ -43,8 +43,9 @@ __all__ = ["AsyncQlara"]
 
 
 class _HeaderAuth(httpx.Auth):
-    """Adds the credential header as the request leaves, inside httpx: no frame of ours ever
-    holds a headers dict with the credential in it."""
+    """Adds the credential header inside httpx, as the request leaves: our frames never build a
+    headers dict holding it (the ``httpx.Request`` object does hold it once sent; its repr does
+    not show headers)."""
 
     def __init__(self, name: str, value: _Secret) -> None:
         self._name = name
@@ -212,7 +213,7 @@ class AsyncQlara:
         }
         self._transport = Transport(
             base_url=self.base_url,
-            headers=self._headers,
+            headers=self._static_headers,
             auth=_HeaderAuth(self._auth_name, self._auth_value),
             http_client=http_client,
             limiter=self._limiter,
@@ -229,9 +230,6 @@ class AsyncQlara:
             if value and value in text:
                 text = text.replace(value, "<secret>")
         return text
-
-    def _headers(self) -> dict[str, str]:
-        return dict(self._static_headers)
 
     @property
     def limiter(self) -> Limiter:
@@ -257,7 +255,7 @@ class AsyncQlara:
         gate: AttemptGate | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> SendResult:
-        result: SendResult = await self._transport.request(
+        result: SendResult | None = await self._transport.request(
             "POST",
             prepared.path,
             content=prepared.content,
@@ -267,11 +265,7 @@ class AsyncQlara:
             gate=gate,
             retry_policy=retry_policy,
         )
-        if result is None:
-            from ._transport import APIResponseValidationError
-
-            raise APIResponseValidationError(f"POST {prepared.path}: empty response body")
-        return result
+        return require_body(result, f"POST {prepared.path}")
 
     async def _request(
         self,

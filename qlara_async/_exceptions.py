@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from ._constants import REQUEST_ID_HEADER
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -123,7 +125,7 @@ class APIStatusError(APIError):
         super().__init__(message, request=response.request if _has_request(response) else None)
         self.response = response
         self.status_code = response.status_code
-        self.request_id: str | None = response.headers.get("x-request-id")
+        self.request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
         self.body = body
 
 

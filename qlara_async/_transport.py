@@ -1,9 +1,9 @@
 """The one request path: auth, limiter, send, retry, decode, error mapping.
 
 Every call the library makes, from ``client.sms.send`` to a bulk job's millionth message, goes
-through ``Transport.request``. It fixes the request's bytes once, so every attempt sends the same
-body (and so the same ``messageId``), and it reports what happened to the limiter and to the
-caller's ``RequestStats``.
+through ``Transport.request``. A JSON body (``content=``) is encoded once, before the first attempt, so
+every attempt sends the same bytes (and so the same ``messageId``); it reports what happened to
+the limiter and to the caller's ``RequestStats``.
 
 Ambiguous failures. A read timeout or a connection lost after the request was written leaves the
 request's fate unknown: the server may have processed it. Sends are retried anyway (with
@@ -27,6 +27,7 @@ import msgspec
 
 from ._clock import Clock
 from ._config import RetryPolicy
+from ._constants import REQUEST_ID_HEADER
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -38,7 +39,14 @@ from ._exceptions import (
 from ._limiter import Limiter
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 
-__all__ = ["APIResponseValidationError", "AttemptGate", "RequestEvent", "RequestStats", "Transport"]
+__all__ = [
+    "APIResponseValidationError",
+    "AttemptGate",
+    "RequestEvent",
+    "RequestStats",
+    "Transport",
+    "require_body",
+]
 
 log = logging.getLogger("qlara_async")
 
@@ -103,7 +111,7 @@ class Transport:
         self,
         *,
         base_url: str,
-        headers: Callable[[], dict[str, str]],
+        headers: Mapping[str, str],
         auth: httpx.Auth,
         http_client: httpx.AsyncClient,
         limiter: Limiter,
@@ -113,8 +121,10 @@ class Transport:
         random: Callable[[], float] | None = None,
         redact: Callable[[str], str] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._headers = headers
+        self.base_url = base_url
+        # Fixed for the client's life: built once, not per request.
+        self._headers = dict(headers)
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self._auth = auth
         self.http = http_client
         self.limiter = limiter
@@ -143,16 +153,15 @@ class Transport:
         """Send one logical request, retrying per the policy; return the decoded body.
 
         ``decoder`` turns the body's bytes into the result (default: plain JSON); an empty body
-        (e.g. ``204``) gives ``None``. ``display_path`` replaces ``path`` in logs and error
-        messages, for paths that carry a secret.
+        (e.g. ``204``) gives ``None``. ``display_path`` replaces ``path`` in this module's logs
+        and error messages, for paths that carry a secret (httpx's own INFO log line and
+        ``error.request.url`` still show the real URL).
         """
         policy = retry_policy or self.retry_policy
         stats = stats if stats is not None else RequestStats()
         shown = f"{method} {display_path or path}"
         url = self.base_url + path
-        headers = self._headers()
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+        headers = self._json_headers if content is not None else self._headers
         priority = False
         retry_number = 0
         while True:
@@ -165,20 +174,20 @@ class Transport:
                 if gate is not None:
                     gate.exit(None)
                 raise
-            # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
-            request = self.http.build_request(
-                method,
-                url,
-                content=content,
-                params=params,
-                files=files,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-            )
-            stats.attempts += 1
-            stats._emit("request")
             try:
+                # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
+                request = self.http.build_request(
+                    method,
+                    url,
+                    content=content,
+                    params=params,
+                    files=files,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+                stats.attempts += 1
+                stats._emit("request")
                 response = await self.http.send(request, auth=self._auth)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
@@ -198,68 +207,74 @@ class Transport:
                 )
                 if not may_retry:
                     raise lost from exc
-                retry_number += 1
-                delay = backoff_delay(policy, retry_number, self.random)
-                log.debug(
-                    "%s: %s; retry %d in %.2fs", shown, type(exc).__name__, retry_number, delay
-                )
-                stats._emit("retry")
-                await self.clock.sleep(delay)
-                priority = False
-                continue
+                reason = type(exc).__name__
             except BaseException:
-                # Cancelled (or a bug) while the request was out: it may have arrived.
+                # Cancelled, or a callback raised, after the permit was taken: the request may
+                # have gone out, so it counts as lost rather than leaking the permit.
                 permit.release(status=None)
                 if gate is not None:
                     gate.exit(None)
                 raise
+            else:
+                status = response.status_code
+                permit.release(status=status, headers=response.headers)
+                stats.statuses.append(status)
+                if gate is not None:
+                    gate.exit(status < 500)
+                log.debug("%s -> %d (attempt %d)", shown, status, stats.attempts)
+                if status < 400:
+                    return _decode_success(response, decoder, shown)
 
-            status = response.status_code
-            permit.release(status=status, headers=response.headers)
-            stats.statuses.append(status)
-            if gate is not None:
-                gate.exit(status < 500)
-            log.debug("%s -> %d (attempt %d)", shown, status, stats.attempts)
-            if status < 400:
-                return _decode_success(response, decoder, shown)
+                body = _decode_error_body(response, self._redact)
+                if status == 429:
+                    stats.throttles += 1
+                    stats._emit("throttle")
+                    retry_after = parse_retry_after(
+                        response.headers, body, now_wall=self.clock.wall()
+                    )
+                    error = _status_error(
+                        response, body, shown, retry_after=retry_after, redact=self._redact
+                    )
+                    error.attempts = stats.attempts
+                    wait = (
+                        retry_after
+                        if retry_after is not None
+                        else backoff_delay(policy, retry_number + 1, self.random)
+                    )
+                    # One cooldown for every task of the client, also when this request gives
+                    # up (out of retries, or told to wait longer than max_retry_after).
+                    self.limiter.pause(wait)
+                    if retry_number >= policy.max_retries or wait > policy.max_retry_after:
+                        raise error
+                    retry_number += 1
+                    log.debug("%s: 429; every request paused %.2fs", shown, wait)
+                    stats._emit("retry")
+                    # The pause is waited out inside acquire(), where this retry goes first.
+                    priority = True
+                    continue
 
-            body = _decode_error_body(response, self._redact)
-            if status == 429:
-                stats.throttles += 1
-                stats._emit("throttle")
-                retry_after = parse_retry_after(response.headers, body, now_wall=self.clock.wall())
-                error = _status_error(
-                    response, body, shown, retry_after=retry_after, redact=self._redact
-                )
+                error = _status_error(response, body, shown, redact=self._redact)
                 error.attempts = stats.attempts
-                if retry_after is not None and retry_after > policy.max_retry_after:
+                if not (retry and is_retryable_status(status)) or (
+                    retry_number >= policy.max_retries
+                ):
                     raise error
-                wait = (
-                    retry_after
-                    if retry_after is not None
-                    else backoff_delay(policy, retry_number + 1, self.random)
-                )
-                # One cooldown for every task of the client, even when this one gives up.
-                self.limiter.pause(wait)
-                if retry_number >= policy.max_retries:
-                    raise error
-                retry_number += 1
-                log.debug("%s: 429; every request paused %.2fs", shown, wait)
-                stats._emit("retry")
-                # The pause is waited out inside acquire(), where this retry goes first.
-                priority = True
-                continue
+                reason = str(status)
 
-            error = _status_error(response, body, shown, redact=self._redact)
-            error.attempts = stats.attempts
-            if not (retry and is_retryable_status(status)) or retry_number >= policy.max_retries:
-                raise error
+            # A transient failure (5xx or no response): back off, then try again.
             retry_number += 1
             delay = backoff_delay(policy, retry_number, self.random)
-            log.debug("%s -> %d; retry %d in %.2fs", shown, status, retry_number, delay)
+            log.debug("%s: %s; retry %d in %.2fs", shown, reason, retry_number, delay)
             stats._emit("retry")
             await self.clock.sleep(delay)
             priority = False
+
+
+def require_body(result: T | None, what: str) -> T:
+    """``result``, or ``APIResponseValidationError`` when the API left a required body empty."""
+    if result is None:
+        raise APIResponseValidationError(f"{what}: empty response body")
+    return result
 
 
 def _decode_success(
@@ -281,7 +296,8 @@ def _decode_error_body(response: httpx.Response, redact: Callable[[str], str]) -
     content = response.content
     if not content:
         return None
-    # Error bodies are small; scrub any echoed credential before anything keeps a copy.
+    # Error bodies are small; scrub any echoed credential from the decoded body and so from the
+    # error's message and ``.body`` (``error.response`` still holds the raw bytes).
     text = redact(content.decode("utf-8", errors="replace"))
     try:
         return _json_decode(text)
@@ -324,7 +340,7 @@ def _status_error(
     message = f"{status} {reason}".strip() + f" for {shown}"
     if detail:
         message += f": {detail}"
-    request_id = response.headers.get("x-request-id")
+    request_id = response.headers.get(REQUEST_ID_HEADER)
     if request_id:
         message += f" (request id {request_id})"
     # A server may echo the credential back ("invalid key ..."): never let it into the text.

@@ -381,3 +381,33 @@ async def test_reference_429_example_body() -> None:
     assert limiter.pauses == [12.0]
     assert "Please retry after 12 seconds" in str(info.value)
     assert info.value.body == body
+
+
+async def test_429_over_the_cap_still_pauses_every_task() -> None:
+    """Told to wait longer than the cap, the request gives up at once, but the client still keeps
+    the server's cooldown for every other task."""
+    handler, _ = _sequence(httpx.Response(429, headers={"Retry-After": "3600"}))
+    client, limiter, _ = make_client(handler, retry_policy=RetryPolicy(max_retry_after=300))
+    async with client:
+        with pytest.raises(RateLimitError):
+            await client.send(MESSAGE)
+    assert limiter.pauses == [3600.0]
+
+
+async def test_a_raising_listener_does_not_leak_the_permit() -> None:
+    """A callback that raises after the permit was taken still releases it (as lost)."""
+    handler, seen = _sequence(httpx.Response(200, json=SMS_OK))
+
+    def listener(event: str, stats: RequestStats) -> None:
+        raise RuntimeError("callback bug")
+
+    client, limiter, _ = make_client(handler)
+    async with client:
+        from qlara_async.models import prepare_message
+
+        with pytest.raises(RuntimeError):
+            await client._send_prepared(
+                prepare_message(MESSAGE), stats=RequestStats(listener=listener)
+            )
+    assert len(limiter.releases) == 1 and limiter.releases[0].status is None
+    assert seen == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .._exceptions import ValidationError
 from .._resource import Resource, path_param
+from .._transport import require_body
 from ..models import decode_download_url
-from ._common import require_body
 
 __all__ = ["DEFAULT_EXPIRE_MINUTES", "FilesResource"]
 

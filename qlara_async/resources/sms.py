@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._resource import Resource
+from .._transport import require_body
 from ..models import (
     LEGACY_SMS_PATH,
     Credit,
@@ -19,7 +20,6 @@ from ..models import (
     decode_legacy_sms_result,
     prepare_legacy_sms,
 )
-from ._common import require_body
 
 __all__ = ["SmsResource"]
 

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from .._resource import Resource, path_param
+from .._transport import require_body
 from ..models import (
     FallbackRcs,
     FallbackSms,
@@ -19,7 +20,6 @@ from ..models import (
     decode_phone_number,
     decode_phone_numbers,
 )
-from ._common import require_body
 
 __all__ = ["PhoneNumbersResource", "WhatsAppResource"]
 
