@@ -319,7 +319,8 @@ class LimiterStats:
     lost: int
     """Requests that ended with no response (``status=None``)."""
     header_updates: int
-    """Responses whose ``X-RateLimit-*`` headers refreshed the budget."""
+    """Responses that carried a usable ``X-RateLimit-Remaining`` (adopted when it was the
+    tighter bound)."""
     pauses: int
     """Calls to ``pause()``."""
 
@@ -398,7 +399,7 @@ class _QueuedLimiter:
 
     @property
     def waiting(self) -> int:
-        """Tasks waiting in ``acquire()`` (cancelled ones may linger in the count briefly)."""
+        """Tasks waiting in ``acquire()`` (cancelled waits not counted)."""
         return sum(not w.cancelled for w in self._priority) + sum(
             not w.cancelled for w in self._normal
         )
