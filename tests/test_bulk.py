@@ -16,6 +16,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+from trio.testing import MockClock
 
 from qlara_async import (
     APIConnectionError,
@@ -521,3 +522,95 @@ async def test_health_gate_admits_one_probe_at_growing_intervals() -> None:
         gates[0].exit(True)
         assert not gate.is_open
     assert entered == [1]  # released when the breaker closed
+
+
+async def test_a_raising_on_event_stops_the_job_in_order() -> None:
+    """A hook that raises ends the job like stop(): every message read has exactly one outcome
+    and the hook's own exception comes out of run(), not wrapped in a group."""
+    calls = 0
+
+    def on_event(event: BulkEvent) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("hook bug")
+
+    outcomes: list[Outcome] = []
+    job = None
+    async with make_client(Recorder()) as client:
+        job = client.bulk.job(
+            (sms(i) for i in range(50)),
+            concurrency=4,
+            on_event=on_event,
+            on_outcome=outcomes.append,
+        )
+        with pytest.raises(RuntimeError, match="hook bug"):
+            await job.run()
+    report = job.report
+    check_report(report)
+    assert report.stopped
+    assert len({o.index for o in outcomes}) == len(outcomes)
+    assert report.accepted + report.rejected + report.failed == len(outcomes)
+    assert sorted(report.not_sent_indices) == list(report.not_sent_indices)
+    assert len(report.not_sent_indices) == report.not_sent
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio-mockclock")],
+)
+async def test_a_raising_on_progress_stops_the_job_in_order() -> None:
+    """on_progress raising gives the same orderly stop, with no send cut off (virtual time: every
+    task's sleeps share one clock, so the grace period is really 10 s)."""
+
+    def on_progress(progress: Progress) -> None:
+        raise ValueError("progress bug")
+
+    async def slow_answers(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.4)  # every answer takes virtual time, so the ticker fires
+        return ok(json.loads(request.content))
+
+    client = AsyncQlara(
+        api_key="k",
+        base_url="https://api.test/api",
+        rate_limit=None,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(slow_answers)),
+        retry_policy=FAST,
+    )
+    async with client:
+        job = client.bulk.job(
+            (sms(i) for i in range(40)),
+            concurrency=2,
+            on_progress=on_progress,
+            progress_interval=1.0,
+        )
+        with pytest.raises(ValueError, match="progress bug"):
+            await job.run()
+    check_report(job.report)
+    assert job.report.stopped and job.report.failed == 0
+    # The job stopped reading input: what it read is accepted or not sent, nothing cut off.
+    assert job.report.accepted >= 2 and job.report.total < 40
+
+
+async def test_a_finished_stream_is_not_reported_as_stopped() -> None:
+    """A stream consumed to the end reports stopped=False; one left early reports True."""
+    async with make_client(Recorder()) as client:
+        job = client.bulk.job([sms(i) for i in range(5)], concurrency=2)
+        async with job.stream() as outcomes:
+            assert len([o async for o in outcomes]) == 5
+        assert not job.report.stopped
+
+        early = client.bulk.job([sms(i) for i in range(50)], concurrency=2)
+        async with early.stream() as outcomes:
+            async for _ in outcomes:
+                break
+        assert early.report.stopped
+        check_report(early.report)
+
+
+def test_progress_interval_must_be_positive() -> None:
+    """A zero interval would spin the progress ticker: refused up front, naming the field."""
+    client = AsyncQlara(api_key="k", rate_limit=None)
+    with pytest.raises(ValidationError) as info:
+        client.bulk.job([sms(0)], progress_interval=0)
+    assert info.value.field == "progress_interval"

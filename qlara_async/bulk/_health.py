@@ -149,13 +149,17 @@ class HealthGate:
                     self._prober = None
                     self._notify()
                     raise
-                if self.is_open:
+                if not self.is_open:
+                    # Closed while we waited: go as a normal attempt.
+                    self._prober = None
+                    return
+                if self._prober is gate:
                     gate.probing = True
                     gate.probes += 1
                     return
-                # Closed while we waited: go as a normal attempt.
-                self._prober = None
-                return
+                # It closed and opened again while we slept, and another message took the
+                # probe: one probe at a time, so wait like everyone else.
+                continue
             await self._changed.wait()
 
 
@@ -182,15 +186,4 @@ class MessageGate:
         if healthy is not None:
             self.failing = 0 if healthy else self.failing + 1
         self._health._report(self, healthy)
-        self.probing = False
-
-    def release(self) -> None:
-        """Give the probe slot back if this message still holds it.
-
-        An attempt cancelled between ``enter()`` and the request (e.g. while waiting for the
-        rate limiter) never reaches ``exit()``; without this the breaker would wait forever for
-        its probe.
-        """
-        if self._health._prober is self:
-            self._health._report(self, None)
         self.probing = False

@@ -168,6 +168,8 @@ class BulkJob:
         self.total = total
         if grace_period < 0:
             raise ValidationError("grace_period must be >= 0", field="grace_period")
+        if not progress_interval > 0:
+            raise ValidationError("progress_interval must be > 0", field="progress_interval")
         self.grace_period = grace_period
         if retry_policy is None:
             base = client.retry_policy
@@ -207,7 +209,6 @@ class BulkJob:
         if self._stopping:
             return
         self._stopping = True
-        self.report.stopped = True
         if self._producer_scope is not None:
             self._producer_scope.cancel()
         if self._stop_event is not None:
@@ -254,7 +255,10 @@ class BulkJob:
 
         Cancelling the task that awaits this stops the job in order (see ``stop()``) and
         returns the report of what was done; an enclosing cancel scope still sees its
-        cancellation at its next checkpoint.
+        cancellation at its next checkpoint. A bare asyncio ``task.cancel()`` is consumed (the
+        task returns the report), so ``asyncio.timeout()`` around ``run()`` does not raise:
+        use an anyio cancel scope or ``job.stop()`` to bound a job's time. A callback or hook
+        that raises stops the job the same way, and its exception is raised afterwards.
         """
         self._claim()
         out_send, out_recv = anyio.create_memory_object_stream[Outcome](self.buffer)
@@ -328,8 +332,7 @@ class BulkJob:
             finally:
                 out_send.close()
                 if self._journal is not None:
-                    with anyio.CancelScope(shield=True):
-                        await self._journal.aclose()
+                    await self._journal.aclose()
 
     async def _engine_body(self, out_send: MemoryObjectSendStream[Outcome]) -> None:
         self._started = self.clock.now()
@@ -381,6 +384,7 @@ class BulkJob:
                 # The writer commits what is queued, then returns.
                 journal.close_writer()
         self.report.elapsed = self._elapsed()
+        self.report.stopped = self._stopping
         self.report.not_sent_indices = tuple(sorted(self._not_sent))
         if self._on_progress is not None:
             await _call(self._on_progress, self.progress())
@@ -398,19 +402,35 @@ class BulkJob:
         assert self._on_progress is not None
         while True:
             await self.clock.sleep(self.progress_interval)
-            await _call(self._on_progress, self.progress())
+            try:
+                await _call(self._on_progress, self.progress())
+            except Exception as exc:
+                self._fail(exc, "on_progress raised")
+                return
 
-    def _journal_failed(self, exc: Exception) -> None:
-        log.error("bulk: journal write failed (%s); stopping the job", type(exc).__name__)
+    def _fail(self, exc: Exception, what: str) -> None:
+        """End the job in order (every message still gets its outcome) and raise ``exc`` from
+        ``run()``/``stream()`` afterwards, unwrapped."""
+        log.error("bulk: %s (%s); stopping the job", what, type(exc).__name__)
         if self._error is None:
             self._error = exc
         self.stop()
 
+    def _journal_failed(self, exc: Exception) -> None:
+        self._fail(exc, "journal write failed")
+
+    def _emit(self, event: BulkEvent) -> None:
+        # A user's hook that raises must not tear a sender down mid-message.
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception as exc:
+                self._fail(exc, "on_event raised")
+
     def _health_changed(self, opened: bool) -> None:
         if opened:
             self.report.pauses += 1
-        if self._on_event is not None:
-            self._on_event(BulkEvent("pause" if opened else "resume", -1, None, 0))
+        self._emit(BulkEvent("pause" if opened else "resume", -1, None, 0))
 
     # -- the producer --------------------------------------------------------------------------
 
@@ -562,12 +582,9 @@ class BulkJob:
                         self.report.requeues += 1
                         self.report.retries += 1
                         log.debug("bulk: message %d requeued (%s)", index, type(exc).__name__)
-                        if self._on_event is not None:
-                            self._on_event(
-                                BulkEvent(
-                                    "requeue", index, mid, stats.attempts + item.prior_attempts
-                                )
-                            )
+                        self._emit(
+                            BulkEvent("requeue", index, mid, stats.attempts + item.prior_attempts)
+                        )
                         continue
                     return self._outcome(item, mid, "failed", None, exc, stats)
                 except RateLimitError as exc:
@@ -578,8 +595,6 @@ class BulkJob:
                 except APIError as exc:
                     # E.g. a 2xx whose body is not what the API documents.
                     return self._outcome(item, mid, "failed", None, exc, stats)
-                finally:
-                    gate.release()
                 status: OutcomeStatus = "accepted" if result.accepted else "rejected"
                 return self._outcome(item, mid, status, result, None, stats)
         except anyio.get_cancelled_exc_class():
@@ -608,7 +623,6 @@ class BulkJob:
 
     def _listener(self, item: _Item) -> Callable[[RequestEvent, RequestStats], None]:
         report = self.report
-        on_event = self._on_event
 
         def listener(event: RequestEvent, stats: RequestStats) -> None:
             if event == "request":
@@ -617,13 +631,10 @@ class BulkJob:
                 report.retries += 1
             elif event == "throttle":
                 report.throttles += 1
-            if on_event is not None:
-                on_event(
+            if self._on_event is not None:
+                self._emit(
                     BulkEvent(
-                        event,
-                        item.index,
-                        item.message_id,
-                        stats.attempts + item.prior_attempts,
+                        event, item.index, item.message_id, stats.attempts + item.prior_attempts
                     )
                 )
 
