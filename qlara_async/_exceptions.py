@@ -145,12 +145,7 @@ class BadRequestError(APIStatusError):
     @property
     def field_errors(self) -> dict[str, str]:
         """Per-field messages from a JSend ``{"status": "fail", "data": {...}}`` body."""
-        body = self.body
-        if isinstance(body, dict) and body.get("status") == "fail":
-            data = body.get("data")
-            if isinstance(data, dict):
-                return {str(k): str(v) for k, v in data.items()}
-        return {}
+        return jsend_field_errors(self.body)
 
 
 class AuthenticationError(APIStatusError):
@@ -213,6 +208,15 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def jsend_field_errors(body: Any) -> dict[str, str]:
+    """The ``data`` of a channel's JSend validation failure, as field -> message; else ``{}``."""
+    if isinstance(body, dict) and body.get("status") == "fail":
+        data = body.get("data")
+        if isinstance(data, dict):
+            return {str(k): str(v) for k, v in data.items()}
+    return {}
 
 
 def status_error_class(status_code: int) -> type[APIStatusError]:

@@ -34,6 +34,7 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     RateLimitError,
+    jsend_field_errors,
     status_error_class,
 )
 from ._limiter import Limiter
@@ -308,9 +309,9 @@ def _decode_error_body(response: httpx.Response, redact: Callable[[str], str]) -
 def _error_detail(body: Any) -> str:
     """The human part of either error format: platform ``message`` or JSend ``data``."""
     if isinstance(body, dict):
-        data = body.get("data")
-        if body.get("status") == "fail" and isinstance(data, dict) and data:
-            return "; ".join(f"{k}: {v}" for k, v in data.items())
+        field_errors = jsend_field_errors(body)
+        if field_errors:
+            return "; ".join(f"{k}: {v}" for k, v in field_errors.items())
         message = body.get("message")
         if isinstance(message, str) and message:
             return message

@@ -482,19 +482,23 @@ class BulkJob:
         leaves it unread rather than lost.
         """
         journal = self._journal
+        prepared: PreparedMessage | None = None
+        error: ValidationError | None = None
+        try:
+            if journal is None:
+                prepared = prepare_message(message)
+            else:
+                # Ids derived from the job and the index are stable across runs without a
+                # write before the send (prepare_message only asks when the caller set none).
+                prepared = prepare_message(message, new_id=lambda: journal.message_id(index))
+        except ValidationError as exc:
+            error = exc
+        mid = prepared.message_id if prepared is not None else getattr(message, "message_id", None)
+        ident = b""
+        prior = 0
         if journal is not None:
-            caller_id = getattr(message, "message_id", None)
-            derived = caller_id if caller_id is not None else journal.message_id(index)
-            prepared: PreparedMessage | None = None
-            error: ValidationError | None = None
-            try:
-                prepared = prepare_message(message, new_id=lambda: derived)
-                ident = digest(prepared.content)
-            except ValidationError as exc:
-                error = exc
-                ident = _invalid_digest(message)
+            ident = digest(prepared.content) if prepared is not None else _invalid_digest(message)
             row = await journal.lookup(index)
-            prior = 0
             if row is not None:
                 if row.digest != ident:
                     raise JournalMismatchError(
@@ -508,15 +512,8 @@ class BulkJob:
                     self.report.skipped += 1
                     return None
                 prior = row.attempts
-            mid = prepared.message_id if prepared is not None else caller_id
-            self.report.total += 1
-            return _Item(index, prepared, mid, ident, error, prior)
         self.report.total += 1
-        try:
-            ready = prepare_message(message)
-        except ValidationError as exc:
-            return _Item(index, None, getattr(message, "message_id", None), b"", exc)
-        return _Item(index, ready, ready.message_id, b"")
+        return _Item(index, prepared, mid, ident, error, prior)
 
     # -- the senders ---------------------------------------------------------------------------
 
