@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from qlara_async import AsyncQlara, RateLimit, SendResult, SmsMessage
+from collections.abc import Iterator
+
+from qlara_async import (
+    AsyncQlara,
+    BadRequestError,
+    BulkReport,
+    Outcome,
+    RateLimit,
+    RateLimitError,
+    SendResult,
+    SmsMessage,
+    WhatsAppMessage,
+)
+from qlara_async.bulk import Progress, messages_from_rows, read_csv
 
 
 async def one_message() -> bool:
@@ -16,4 +29,37 @@ async def one_message() -> bool:
         again: SendResult = await client.send(
             SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
         )
-        return r.accepted and again.accepted
+        try:
+            await client.whatsapp.send(
+                destination="+393401234567", phone_number_id=5, template={"id": 42}
+            )
+        except BadRequestError as exc:
+            errors: dict[str, str] = exc.field_errors
+            print(errors, exc.status_code, exc.request_id)
+        except RateLimitError as exc:
+            wait: float | None = exc.retry_after
+            print(wait)
+        sms = r.results.sms
+        return r.accepted and again.accepted and (sms is None or (sms.parts or 1) >= 1)
+
+
+def recipients() -> Iterator[SmsMessage | WhatsAppMessage]:
+    yield SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
+
+
+async def bulk() -> int:
+    def on_outcome(outcome: Outcome) -> None:
+        print(outcome.index, outcome.status, outcome.attempts, outcome.error)
+
+    async def on_progress(progress: Progress) -> None:
+        print(progress.done, progress.total)
+
+    async with AsyncQlara(api_key="k") as client:
+        report: BulkReport = await client.bulk.run(
+            recipients(), concurrency=32, journal="job.sqlite", on_outcome=on_outcome
+        )
+        rows = messages_from_rows(read_csv("r.csv"), sender="MyBrand", body="Ciao {nome}")
+        async with client.bulk.stream(rows, on_progress=on_progress) as outcomes:
+            async for outcome in outcomes:
+                print(outcome.message_id)
+        return report.accepted + report.rejected + report.failed
