@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 import os
 import platform
-from functools import cached_property
+from functools import cached_property, partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_KEEPALIVE,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENV_API_KEY,
@@ -76,6 +78,25 @@ class _Secret:
     __str__ = __repr__
 
 
+def _check_credential(value: object, name: str) -> str | None:
+    """``value`` if it is a usable header credential; the value itself is never shown."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
+    if value != value.strip():
+        raise ValidationError(
+            f"{name} has leading or trailing whitespace (a newline read from a file?)",
+            field=name,
+        )
+    if any(c < " " or c == "\x7f" for c in value) or not value.isascii():
+        raise ValidationError(
+            f"{name} holds control or non-ASCII characters, which no HTTP header can carry",
+            field=name,
+        )
+    return value
+
+
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -88,11 +109,30 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: object) -> str:
+    if not isinstance(base_url, str):
+        raise ValidationError(
+            f"base_url must be a string, got {type(base_url).__name__}", field="base_url"
+        )
     try:
         url = httpx.URL(base_url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ValidationError(f"base_url is not a valid URL: {exc}", field="base_url") from None
+        # The text may hold a password (user:pass@host): only the reason is shown.
+        raise ValidationError(
+            f"base_url is not a valid URL ({type(exc).__name__})", field="base_url"
+        ) from None
+    if url.userinfo:
+        raise ValidationError(
+            "base_url must not carry credentials (user:password@): pass api_key, or"
+            " username and password",
+            field="base_url",
+        )
+    if url.query or url.fragment or "?" in base_url or "#" in base_url:
+        # Every path is appended to the base URL: a query or fragment would swallow it.
+        raise ValidationError(
+            "base_url must not have a ?query or #fragment, e.g. " + DEFAULT_BASE_URL,
+            field="base_url",
+        )
     if url.scheme not in ("https", "http") or not url.host:
         raise ValidationError(
             "base_url must be an absolute https:// URL, e.g. " + DEFAULT_BASE_URL,
@@ -105,6 +145,29 @@ def _check_base_url(base_url: str) -> str:
             field="base_url",
         )
     return str(url).rstrip("/")
+
+
+def _check_timeout(timeout: object) -> httpx.Timeout:
+    """A float bounds connect, read and write, not the wait for a pooled connection: a bulk
+    job's concurrency may exceed the pool, and that wait is ours, not the server's."""
+    if isinstance(timeout, httpx.Timeout):
+        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        values = [timeout]
+    else:
+        raise ValidationError(
+            f"timeout must be a number of seconds or an httpx.Timeout, got"
+            f" {type(timeout).__name__}",
+            field="timeout",
+        )
+    for value in values:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValidationError(
+                f"timeout must be a finite number of seconds > 0, got {value!r}", field="timeout"
+            )
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(float(timeout), pool=None)
 
 
 def _user_agent() -> str:
@@ -128,7 +191,9 @@ class AsyncQlara:
     to turn client-side limiting off (a 429 still pauses every task). ``max_retries`` counts
     retries after the first attempt. ``http_client`` is an ``httpx.AsyncClient`` to send with;
     the client does not close one it was given. ``clock`` and ``random`` make time and jitter
-    injectable for tests.
+    injectable for tests. ``timeout`` (seconds, or an ``httpx.Timeout``) bounds connecting,
+    each read and each write, and every attempt as a whole once it has a connection (the
+    largest of the three). ``max_response_size`` caps the bytes read of a response body.
     """
 
     def __init__(
@@ -146,12 +211,24 @@ class AsyncQlara:
         default_headers: dict[str, str] | None = None,
         clock: Clock | None = None,
         random: Callable[[], float] | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         # Wrap credentials first: from here on no frame local holds them in the clear.
         key = _Secret(api_key) if api_key else None
         api_key = None
         secret_password = _Secret(password) if password else None
         password = None
+        if key is not None:
+            _check_credential(key.get(), "api_key")
+        if secret_password is not None and not isinstance(secret_password.get(), str):
+            raise ValidationError(
+                f"password must be a string, got {type(secret_password.get()).__name__}",
+                field="password",
+            )
+        if username is not None:
+            _check_credential(username, "username")
+            if ":" in username:
+                raise ValidationError("username must not contain ':'", field="username")
 
         self.base_url = _check_base_url(
             base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
@@ -164,6 +241,8 @@ class AsyncQlara:
             env_key = os.environ.get(ENV_API_KEY)
             key = _Secret(env_key) if env_key else None
             env_key = None
+            if key is not None:
+                _check_credential(key.get(), ENV_API_KEY)
         if key is not None:
             self._auth_name = API_KEY_HEADER
             self._auth_value = key
@@ -184,14 +263,32 @@ class AsyncQlara:
 
         if retry_policy is None:
             retry_policy = RetryPolicy(max_retries=max_retries)
+        elif not isinstance(retry_policy, RetryPolicy):
+            raise ValidationError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}",
+                field="retry_policy",
+            )
         elif max_retries != DEFAULT_MAX_RETRIES:
             raise ValidationError("pass max_retries or retry_policy, not both", field="max_retries")
         self.retry_policy = retry_policy
-        # A float bounds connect, read and write, not the wait for a pooled connection: a bulk
-        # job's concurrency may exceed the pool, and that wait is ours, not the server's.
-        self.timeout = (
-            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, pool=None)
-        )
+        self.timeout = _check_timeout(timeout)
+        if (
+            isinstance(max_response_size, bool)
+            or not isinstance(max_response_size, int)
+            or max_response_size < 1024
+        ):
+            raise ValidationError(
+                f"max_response_size must be an int >= 1024 (bytes), got {max_response_size!r}",
+                field="max_response_size",
+            )
+        if default_headers is not None:
+            for name, value in default_headers.items():
+                _check_credential(name, "default_headers")
+                if not isinstance(value, str) or any(c < " " or c == "\x7f" for c in value):
+                    raise ValidationError(
+                        f"default_headers[{name!r}] must be a string without control characters",
+                        field="default_headers",
+                    )
         self.clock: Clock = clock or AnyioClock()
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
         self._limiter = build_limiter(rate_limit, clock=self.clock)
@@ -222,6 +319,7 @@ class AsyncQlara:
             clock=self.clock,
             random=random,
             redact=self._redact,
+            max_response_size=max_response_size,
         )
 
     def _redact(self, text: str) -> str:
@@ -259,7 +357,7 @@ class AsyncQlara:
             "POST",
             prepared.path,
             content=prepared.content,
-            decoder=decode_send_result,
+            decoder=partial(decode_send_result, message_id=prepared.message_id),
             retry=True,
             stats=stats,
             gate=gate,
@@ -335,7 +433,12 @@ class AsyncQlara:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the HTTP connections (unless the ``http_client`` was given) and the limiter."""
+        """Close the HTTP connections (unless the ``http_client`` was given) and the limiter.
+
+        A call made after this raises ``APIConnectionError``; a send still in flight gets
+        ``APIConnectionError(ambiguous=True)`` (it may have been processed).
+        """
+        self._transport.closed = True
         try:
             await self._limiter.aclose()
         finally:

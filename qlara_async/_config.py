@@ -14,8 +14,14 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER,
 )
+from ._exceptions import ValidationError
 
 __all__ = ["RateLimit", "RetryPolicy"]
+
+MAX_WINDOW_REQUESTS = 1_000_000_000
+"""More requests than any window needs; bigger numbers only overflow the arithmetic."""
+MIN_WINDOW_PERIOD = 0.001
+MAX_WINDOW_PERIOD = 86400.0 * 31
 
 
 class RateLimit:
@@ -35,20 +41,39 @@ class RateLimit:
 
     def __init__(self, *windows: tuple[int, float]) -> None:
         if not windows:
-            raise ValueError("RateLimit needs at least one (max_requests, period_seconds) window")
+            raise ValidationError(
+                "RateLimit needs at least one (max_requests, period_seconds) window",
+                field="rate_limit",
+            )
         checked: list[tuple[int, float]] = []
         for window in windows:
             try:
                 limit, period = window
             except (TypeError, ValueError):
-                raise ValueError(
-                    f"a RateLimit window is a (max_requests, period_seconds) pair, got {window!r}"
+                raise ValidationError(
+                    f"a RateLimit window is a (max_requests, period_seconds) pair, got {window!r}",
+                    field="rate_limit",
                 ) from None
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(f"max_requests must be a positive int, got {limit!r}")
+            if (
+                isinstance(limit, bool)
+                or not isinstance(limit, int)
+                or not 1 <= limit <= MAX_WINDOW_REQUESTS
+            ):
+                raise ValidationError(
+                    f"max_requests must be an int from 1 to {MAX_WINDOW_REQUESTS:,}, got {limit!r}",
+                    field="max_requests",
+                )
+            if isinstance(period, bool) or not isinstance(period, (int, float)):
+                raise ValidationError(
+                    f"period_seconds must be a number, got {period!r}", field="period_seconds"
+                )
             period = float(period)
-            if not math.isfinite(period) or period <= 0:
-                raise ValueError(f"period_seconds must be a positive number, got {period!r}")
+            if not math.isfinite(period) or not MIN_WINDOW_PERIOD <= period <= MAX_WINDOW_PERIOD:
+                raise ValidationError(
+                    f"period_seconds must be from {MIN_WINDOW_PERIOD:g} to {MAX_WINDOW_PERIOD:g},"
+                    f" got {period!r}",
+                    field="period_seconds",
+                )
             checked.append((limit, period))
         # Sorted shortest period first, so equal sets of windows compare equal.
         self._windows = tuple(sorted(checked, key=lambda w: (w[1], w[0])))
@@ -108,9 +133,26 @@ class RetryPolicy:
     retry_ambiguous: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries!r}")
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+            raise ValidationError(
+                f"max_retries must be an int from 0 to 100, got {retries!r}", field="max_retries"
+            )
+        # Waits are finite: an infinite jitter or base would sleep forever on the first 5xx.
+        # max_retry_after alone may be inf: "wait out any Retry-After" (a bulk job does).
         for name in ("backoff_base", "backoff_max", "jitter", "max_retry_after"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value >= 0
+                or (name != "max_retry_after" and not math.isfinite(value))
+            ):
+                raise ValidationError(
+                    f"{name} must be a finite number >= 0, got {value!r}", field=name
+                )
+        if not isinstance(self.retry_ambiguous, bool):
+            raise ValidationError(
+                f"retry_ambiguous must be a bool, got {self.retry_ambiguous!r}",
+                field="retry_ambiguous",
+            )

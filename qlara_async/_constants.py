@@ -18,6 +18,14 @@ DEFAULT_JITTER = 0.5
 DEFAULT_MAX_RETRY_AFTER = 300.0
 """Cap on a server's Retry-After: the FAQ suggests 5 minutes before giving up."""
 
+DEFAULT_MAX_RESPONSE_SIZE = 8 * 1024 * 1024
+"""Largest response body read (8 MiB): the API's answers are a few kB, a page of 100 items some
+tens; a body past this is refused instead of filling memory."""
+MAX_ERROR_BODY_SIZE = 64 * 1024
+"""An error response's body is read up to 64 KiB and the rest dropped."""
+MAX_ERROR_DETAIL = 500
+"""Characters of the server's error text kept in an error's message."""
+
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_KEEPALIVE = 100
 

@@ -4,9 +4,10 @@
 
     QlaraError
      ├── ValidationError            bad input found before any request (also a ValueError)
-     └── APIError
+     └── APIError                   .method, .url, .attempts
           ├── APIConnectionError    no HTTP response (.ambiguous: the request may have been processed)
           │    └── APITimeoutError
+          ├── APIResponseValidationError   a 2xx whose body is not what the API documents
           └── APIStatusError        .status_code, .request_id (X-Request-Id), .body
                ├── BadRequestError            400  .field_errors (dict from a JSend "fail" body)
                ├── AuthenticationError        401
@@ -19,6 +20,13 @@
 
 Messages never carry credentials: the request's headers are not part of any message or repr,
 and the request attached to an error is the httpx request, whose repr shows only method and URL.
+
+Errors pickle (Celery, arq and multiprocessing send exceptions between processes): the pickle
+keeps the message and the plain attributes (status, request id, body, attempts ...) and drops
+``request`` and ``response``, whose headers hold the credential.
+
+The public classes say ``__module__ = "qlara_async"``, so a traceback reads
+``qlara_async.AuthenticationError``, not the private module that defines it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from ._constants import REQUEST_ID_HEADER
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -50,6 +59,25 @@ __all__ = [
 class QlaraError(Exception):
     """Base class of every error the library raises on purpose."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without calling __init__ (keyword-only in most subclasses), and without the
+        # httpx request and response: their headers carry the credential.
+        state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
+        return (_restore, (type(self), self.args, state))
+
+
+_UNPICKLED = frozenset({"request", "response"})
+
+
+def _restore(cls: type[QlaraError], args: tuple[Any, ...], state: dict[str, Any]) -> QlaraError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    error.__dict__.setdefault("request", None)
+    if issubclass(cls, APIStatusError):
+        error.__dict__.setdefault("response", None)
+    return error
+
 
 class ValidationError(QlaraError, ValueError):
     """Input that the API would refuse, caught before any request leaves.
@@ -65,14 +93,28 @@ class ValidationError(QlaraError, ValueError):
 
 
 class APIError(QlaraError):
-    """A request was made and did not succeed."""
+    """A request was made and did not succeed.
+
+    ``method`` and ``url`` name the request (the URL without its query, and with a path that
+    carries a secret shown masked); ``request`` is the last ``httpx.Request`` (``None`` after
+    unpickling, or when no request was built).
+    """
 
     request: httpx.Request | None
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.request = request
+        self.method = method if method is not None else (request.method if request else None)
+        self.url = url
         self.attempts = 1
         """How many HTTP attempts were made before this error was raised."""
 
@@ -92,8 +134,10 @@ class APIConnectionError(APIError):
         *,
         request: httpx.Request | None = None,
         ambiguous: bool = False,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message, request=request)
+        super().__init__(message, request=request, method=method, url=url)
         self.ambiguous = ambiguous
 
 
@@ -106,12 +150,24 @@ class APITimeoutError(APIConnectionError):
         *,
         request: httpx.Request | None = None,
         ambiguous: bool = False,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message, request=request, ambiguous=ambiguous)
+        super().__init__(message, request=request, ambiguous=ambiguous, method=method, url=url)
+
+
+class APIResponseValidationError(APIError):
+    """A 2xx response whose body is not what the API documents (or is larger than the client
+    accepts). The request was processed: a send that raised this may have been accepted."""
 
 
 class APIStatusError(APIError):
-    """The API answered with a 4xx or 5xx status."""
+    """The API answered with a status that is not a success (4xx, 5xx, or a 3xx redirect,
+    which the client never follows: it would carry the credential elsewhere).
+
+    ``response`` is the ``httpx.Response`` (``None`` after unpickling, or for a
+    ``RateLimitError`` raised without a request because the client is still in a cooldown).
+    """
 
     status_code: int
 
@@ -119,13 +175,22 @@ class APIStatusError(APIError):
         self,
         message: str,
         *,
-        response: httpx.Response,
-        body: Any,
+        response: httpx.Response | None = None,
+        body: Any = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message, request=response.request if _has_request(response) else None)
+        request = response.request if response is not None and _has_request(response) else None
+        super().__init__(message, request=request, method=method, url=url)
         self.response = response
-        self.status_code = response.status_code
-        self.request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
+        if response is not None:
+            self.status_code = response.status_code
+            request_id = request_id or response.headers.get(REQUEST_ID_HEADER)
+        elif status_code is not None:
+            self.status_code = status_code
+        self.request_id: str | None = request_id
         self.body = body
 
 
@@ -187,11 +252,13 @@ class RateLimitError(APIStatusError):
         self,
         message: str,
         *,
-        response: httpx.Response,
-        body: Any,
+        response: httpx.Response | None = None,
+        body: Any = None,
         retry_after: float | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message, response=response, body=body)
+        super().__init__(message, response=response, body=body, method=method, url=url)
         self.retry_after = retry_after
 
 
@@ -224,3 +291,25 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+# Tracebacks and reprs name the public path (httpx does the same for its names).
+for _cls in (
+    QlaraError,
+    ValidationError,
+    APIError,
+    APIConnectionError,
+    APITimeoutError,
+    APIResponseValidationError,
+    APIStatusError,
+    BadRequestError,
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    ConflictError,
+    UnprocessableEntityError,
+    RateLimitError,
+    InternalServerError,
+):
+    _cls.__module__ = "qlara_async"
+del _cls

@@ -94,6 +94,7 @@ from ._clock import AnyioClock, Clock
 from ._config import RateLimit
 
 __all__ = [
+    "CooldownTooLong",
     "Limiter",
     "LimiterStats",
     "LocalLimiter",
@@ -101,6 +102,15 @@ __all__ = [
     "Permit",
     "build_limiter",
 ]
+
+
+class CooldownTooLong(Exception):
+    """Raised by ``Limiter.acquire``: the cooldown in force outlasts the caller's ``max_pause``
+    (internal; the transport turns it into a ``RateLimitError``)."""
+
+    def __init__(self, remaining: float) -> None:
+        super().__init__(f"paused for {remaining:.3f}s more")
+        self.remaining = remaining
 
 
 @runtime_checkable
@@ -125,9 +135,18 @@ class Permit(Protocol):
 class Limiter(Protocol):
     """Decides when a request may go."""
 
-    async def acquire(self, *, priority: bool = False) -> Permit:
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> Permit:
         """Wait until a request may go and return its permit. ``priority`` puts a retry of a
-        throttled request ahead of the queue. Cancelling the wait consumes nothing."""
+        throttled request ahead of the queue. Cancelling the wait consumes nothing.
+
+        While a 429 cooldown (``pause``) has more than ``max_pause`` seconds left, raise
+        :class:`CooldownTooLong` instead of waiting, also for a caller already waiting when
+        the pause began."""
+        ...
+
+    @property
+    def paused_until(self) -> float:
+        """The clock time the current cooldown ends (``-inf`` when none was ever set)."""
         ...
 
     def pause(self, seconds: float) -> None:
@@ -418,10 +437,33 @@ class _QueuedLimiter:
             pauses=self._pauses,
         )
 
-    async def acquire(self, *, priority: bool = False) -> Permit:
+    @property
+    def paused_until(self) -> float:
+        raise NotImplementedError
+
+    def _wake_all(self) -> None:
+        # A pause began: every waiter checks it against its own ``max_pause`` (rare: 429s only).
+        for queue in (self._priority, self._normal):
+            for waiter in queue:
+                if not waiter.cancelled:
+                    waiter.wake()
+
+    def _finish(
+        self,
+        ticket: _Ticket | None,
+        status: int | None,
+        headers: Mapping[str, str] | None,
+        sent: bool,
+    ) -> None:
+        self._released += 1
+        if sent and status is None:
+            self._lost += 1
+
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> Permit:
         """Wait for a turn (first come, first served; ``priority`` waiters before all others)
         and for the rule to allow a request; return its permit. Cancelling the wait consumes
-        nothing and passes the turn on."""
+        nothing and passes the turn on. A cooldown longer than ``max_pause`` raises
+        :class:`CooldownTooLong`."""
         await checkpoint_if_cancelled()
         queue = self._priority if priority else self._normal
         # A priority request may overtake ordinary waiters, never another priority one.
@@ -438,6 +480,9 @@ class _QueuedLimiter:
         start = self._clock.now()
         try:
             while True:
+                remaining = self.paused_until - self._clock.now()
+                if remaining > max_pause:
+                    raise CooldownTooLong(remaining)
                 if self._head() is waiter:
                     wait = self._wait_time()
                     if wait <= 0.0:
@@ -468,10 +513,10 @@ class _QueuedLimiter:
         """Nothing to release; present for the protocol."""
 
 
-class _LocalPermit:
+class _Permit:
     __slots__ = ("_limiter", "_released", "_ticket")
 
-    def __init__(self, limiter: LocalLimiter, ticket: _Ticket) -> None:
+    def __init__(self, limiter: _QueuedLimiter, ticket: _Ticket | None = None) -> None:
         self._limiter = limiter
         self._ticket = ticket
         self._released = False
@@ -531,14 +576,17 @@ class LocalLimiter(_QueuedLimiter):
         return self._core.admissible(self._clock.now())
 
     def _grant(self) -> Permit:
-        return _LocalPermit(self, self._core.admit(self._clock.now()))
+        return _Permit(self, self._core.admit(self._clock.now()))
 
     def _finish(
-        self, ticket: _Ticket, status: int | None, headers: Mapping[str, str] | None, sent: bool
+        self,
+        ticket: _Ticket | None,
+        status: int | None,
+        headers: Mapping[str, str] | None,
+        sent: bool,
     ) -> None:
-        self._released += 1
-        if sent and status is None:
-            self._lost += 1
+        super()._finish(ticket, status, headers, sent)
+        assert ticket is not None
         if self._core.complete(
             ticket,
             self._clock.now(),
@@ -553,35 +601,13 @@ class LocalLimiter(_QueuedLimiter):
         """Nothing goes for ``seconds`` (a pause in force is extended, never shortened)."""
         self._pauses += 1
         self._core.pause(self._clock.now(), max(0.0, seconds))
-        self._kick()
+        self._wake_all()
 
     def __repr__(self) -> str:
         return (
             f"LocalLimiter({self.rate_limit!r}, in_flight={self._core.in_flight}, "
             f"waiting={self.waiting})"
         )
-
-
-class _NullPermit:
-    __slots__ = ("_limiter", "_released")
-
-    def __init__(self, limiter: NullLimiter) -> None:
-        self._limiter = limiter
-        self._released = False
-
-    def release(
-        self,
-        *,
-        status: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        sent: bool = True,
-    ) -> None:
-        """Report the request's end (see :class:`Permit`); only the first call counts."""
-        if not self._released:
-            self._released = True
-            self._limiter._released += 1
-            if sent and status is None:
-                self._limiter._lost += 1
 
 
 class NullLimiter(_QueuedLimiter):
@@ -601,13 +627,13 @@ class NullLimiter(_QueuedLimiter):
         return max(0.0, self._paused_until - self._clock.now())
 
     def _grant(self) -> Permit:
-        return _NullPermit(self)
+        return _Permit(self)
 
     def pause(self, seconds: float) -> None:
         """Nothing goes for ``seconds`` (a pause in force is extended, never shortened)."""
         self._pauses += 1
         self._paused_until = max(self._paused_until, self._clock.now() + max(0.0, seconds))
-        self._kick()
+        self._wake_all()
 
     def __repr__(self) -> str:
         return f"NullLimiter(waiting={self.waiting})"

@@ -24,13 +24,28 @@ class Resource:
 
 
 def path_param(name: str, value: object, *, safe: str = "") -> str:
-    """Check a path parameter up front and quote it for the URL path.
+    """Check a path parameter up front and percent-encode it for the URL path.
 
-    An empty value would silently turn ``/contacts/{id}`` into the collection ``/contacts/``.
+    An empty value would silently turn ``/contacts/{id}`` into the collection ``/contacts/``,
+    and ``.`` or ``..`` would leave the endpoint (``files.download_url("a/../../x")``): each is
+    refused, in every ``/``-separated segment when ``safe="/"`` keeps the separators (media keys).
     """
-    if isinstance(value, bool) or value is None:
-        raise ValidationError(f"Expected a non-empty value for `{name}`, got {value!r}", field=name)
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int)):
+        raise ValidationError(
+            f"Expected a non-empty string or int for `{name}`, got {type(value).__name__}",
+            field=name,
+        )
     text = str(value)
-    if not text.strip():
-        raise ValidationError(f"Expected a non-empty value for `{name}`, got {value!r}", field=name)
+    segments = text.split("/") if "/" in safe else [text]
+    for segment in segments:
+        if not segment.strip() or segment in (".", ".."):
+            raise ValidationError(
+                f"Expected a non-empty value for `{name}` without empty, '.' or '..' segments,"
+                f" got {_shown(text)}",
+                field=name,
+            )
     return quote(text, safe=safe)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:80] + "...")

@@ -43,15 +43,31 @@ def parse_retry_after(headers: Mapping[str, str], body: Any, *, now_wall: float)
         except ValueError:
             try:
                 when = email.utils.parsedate_to_datetime(raw)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None and when.tzinfo is not None:
-                return max(0.0, when.timestamp() - now_wall)
+                # An absurd zone offset or year overflows here, not in the parse.
+                stamp = when.timestamp() if when.tzinfo is not None else None
+            except (TypeError, ValueError, IndexError, OverflowError):
+                stamp = None
+            if stamp is not None:
+                return _seconds(stamp - now_wall)
         else:
             if math.isfinite(seconds):
-                return max(0.0, seconds)
+                return _seconds(seconds)
     if isinstance(body, dict):
         value = body.get("retryAfter")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return max(0.0, float(value))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                seconds = float(value)  # hundreds of digits overflow a float
+            except OverflowError:
+                return RETRY_AFTER_CEILING
+            if math.isfinite(seconds):
+                return _seconds(seconds)
     return None
+
+
+RETRY_AFTER_CEILING = 86400.0 * 366
+"""Waits are clamped here: a server asking for more than a year means "not soon", and every
+number past it only risks overflowing the clocks that add it."""
+
+
+def _seconds(value: float) -> float:
+    return min(RETRY_AFTER_CEILING, max(0.0, value))

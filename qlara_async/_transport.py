@@ -18,26 +18,32 @@ from __future__ import annotations
 
 import logging
 import random as _random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
+import anyio
 import httpx
 import msgspec
 
 from ._clock import Clock
 from ._config import RetryPolicy
-from ._constants import REQUEST_ID_HEADER
+from ._constants import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    MAX_ERROR_BODY_SIZE,
+    MAX_ERROR_DETAIL,
+    REQUEST_ID_HEADER,
+)
 from ._exceptions import (
     APIConnectionError,
-    APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     RateLimitError,
     jsend_field_errors,
     status_error_class,
 )
-from ._limiter import Limiter
+from ._limiter import CooldownTooLong, Limiter
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 
 __all__ = [
@@ -61,10 +67,6 @@ _json_decode = msgspec.json.Decoder().decode
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 # Failures while writing: the server never saw a whole request, so it cannot have processed it.
 _PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
-
-
-class APIResponseValidationError(APIError):
-    """A 2xx response whose body is not what the API documents."""
 
 
 class AttemptGate(Protocol):
@@ -121,6 +123,7 @@ class Transport:
         clock: Clock,
         random: Callable[[], float] | None = None,
         redact: Callable[[str], str] | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self.base_url = base_url
         # Fixed for the client's life: built once, not per request.
@@ -131,9 +134,13 @@ class Transport:
         self.limiter = limiter
         self.retry_policy = retry_policy
         self.timeout = timeout
+        self.deadline = attempt_deadline(timeout)
         self.clock = clock
         self.random = random or _random.random
         self._redact = redact or _identity
+        self.max_response_size = max_response_size
+        self.closed = False
+        """Set by the client's ``aclose()``: no new request may start."""
 
     async def request(
         self,
@@ -160,7 +167,14 @@ class Transport:
         """
         policy = retry_policy or self.retry_policy
         stats = stats if stats is not None else RequestStats()
-        shown = f"{method} {display_path or path}"
+        where = _Where(method, self.base_url + (display_path or path))
+        if self.closed:
+            raise APIConnectionError(
+                f"{where}: the client is closed (use a new AsyncQlara, or send inside"
+                " `async with client:`)",
+                method=where.method,
+                url=where.url,
+            )
         url = self.base_url + path
         headers = self._json_headers if content is not None else self._headers
         priority = False
@@ -169,12 +183,18 @@ class Transport:
             if gate is not None:
                 await gate.enter()
             try:
-                permit = await self.limiter.acquire(priority=priority)
-            except BaseException:
-                # Cancelled while queued: the gate let this attempt in, so it must hear of it.
+                permit = await self.limiter.acquire(
+                    priority=priority, max_pause=policy.max_retry_after
+                )
+            except BaseException as exc:
+                # Cancelled while queued, or told the cooldown is longer than this call may
+                # wait: the gate let this attempt in, so it must hear of it.
                 if gate is not None:
                     gate.exit(None)
+                if isinstance(exc, CooldownTooLong):
+                    raise _cooldown_error(where, exc.remaining, policy, stats) from None
                 raise
+            attempt = _Attempt()
             try:
                 # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
                 request = self.http.build_request(
@@ -189,26 +209,24 @@ class Transport:
                 )
                 stats.attempts += 1
                 stats._emit("request")
-                response = await self.http.send(request, auth=self._auth)
-            except httpx.TransportError as exc:
-                sent = not isinstance(exc, _NOT_SENT)
-                permit.release(status=None, sent=sent)
-                ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
+                response, answer, body = await self._exchange(request, attempt)
+            except _Lost as lost:
+                permit.release(status=None, sent=lost.sent)
                 stats.statuses.append(None)
-                if ambiguous:
+                if lost.ambiguous:
                     stats.ambiguous += 1
                 if gate is not None:
                     gate.exit(False)
-                lost = _connection_error(exc, request, shown, ambiguous=ambiguous)
-                lost.attempts = stats.attempts
                 # Where nothing can have been processed, even a non-idempotent call may go
                 # again; an ambiguous failure only for a call made safe by its messageId.
-                may_retry = retry_number < policy.max_retries and (
-                    not ambiguous or (retry and policy.retry_ambiguous)
+                may_retry = (
+                    not self.closed
+                    and retry_number < policy.max_retries
+                    and (not lost.ambiguous or (retry and policy.retry_ambiguous))
                 )
                 if not may_retry:
-                    raise lost from exc
-                reason = type(exc).__name__
+                    raise _connection_error(lost, where, stats, self._redact) from lost.cause
+                reason = lost.reason
             except BaseException:
                 # Cancelled, or a callback raised, after the permit was taken: the request may
                 # have gone out, so it counts as lost rather than leaking the permit.
@@ -222,11 +240,18 @@ class Transport:
                 stats.statuses.append(status)
                 if gate is not None:
                     gate.exit(status < 500)
-                log.debug("%s -> %d (attempt %d)", shown, status, stats.attempts)
-                if status < 400:
-                    return _decode_success(response, decoder, shown)
+                log.debug("%s -> %d (attempt %d)", where, status, stats.attempts)
+                if 200 <= status < 300:
+                    if answer is None:
+                        raise APIResponseValidationError(
+                            f"{where}: the response body is larger than max_response_size"
+                            f" ({self.max_response_size} bytes)",
+                            request=request,
+                            method=where.method,
+                            url=where.url,
+                        )
+                    return _decode_success(status, answer, decoder, where, request)
 
-                body = _decode_error_body(response, self._redact)
                 if status == 429:
                     stats.throttles += 1
                     stats._emit("throttle")
@@ -234,7 +259,7 @@ class Transport:
                         response.headers, body, now_wall=self.clock.wall()
                     )
                     error = _status_error(
-                        response, body, shown, retry_after=retry_after, redact=self._redact
+                        response, body, where, retry_after=retry_after, redact=self._redact
                     )
                     error.attempts = stats.attempts
                     wait = (
@@ -248,13 +273,13 @@ class Transport:
                     if retry_number >= policy.max_retries or wait > policy.max_retry_after:
                         raise error
                     retry_number += 1
-                    log.debug("%s: 429; every request paused %.2fs", shown, wait)
+                    log.debug("%s: 429; every request paused %.2fs", where, wait)
                     stats._emit("retry")
                     # The pause is waited out inside acquire(), where this retry goes first.
                     priority = True
                     continue
 
-                error = _status_error(response, body, shown, redact=self._redact)
+                error = _status_error(response, body, where, redact=self._redact)
                 error.attempts = stats.attempts
                 if not (retry and is_retryable_status(status)) or (
                     retry_number >= policy.max_retries
@@ -265,10 +290,170 @@ class Transport:
             # A transient failure (5xx or no response): back off, then try again.
             retry_number += 1
             delay = backoff_delay(policy, retry_number, self.random)
-            log.debug("%s: %s; retry %d in %.2fs", shown, reason, retry_number, delay)
+            log.debug("%s: %s; retry %d in %.2fs", where, reason, retry_number, delay)
             stats._emit("retry")
             await self.clock.sleep(delay)
             priority = False
+
+    async def _exchange(
+        self, request: httpx.Request, attempt: _Attempt
+    ) -> tuple[httpx.Response, bytes | None, Any]:
+        """One attempt on the wire: the response, a 2xx's body (``None``: over the size cap)
+        and any other status's body decoded with credentials scrubbed (so no frame of the
+        request path holds an echoed credential); or ``_Lost`` with what is known of the
+        request's fate.
+
+        Redirects are never followed, whatever the ``http_client`` says: following one would
+        hand the credential header and the message to another host. The attempt's deadline
+        starts when httpcore reports the first step on a connection (so the wait for a
+        pooled connection, which is ours and not the server's, does not count).
+        """
+        if self.http.is_closed:
+            # Nothing can leave: the caller closed the http_client it gave us.
+            raise _Lost(
+                RuntimeError("the http_client is closed"),
+                sent=False,
+                ambiguous=False,
+                reason="http_client closed",
+            )
+        deadline = self.deadline
+        scope = anyio.CancelScope()
+        request.extensions["trace"] = attempt.tracer(scope, deadline)
+        response: httpx.Response | None = None
+        try:
+            with scope:
+                response = await self.http.send(
+                    request, auth=self._auth, stream=True, follow_redirects=False
+                )
+                try:
+                    body = await _read_capped(
+                        response,
+                        self.max_response_size
+                        if 200 <= response.status_code < 300
+                        else min(self.max_response_size, MAX_ERROR_BODY_SIZE),
+                        truncate=not 200 <= response.status_code < 300,
+                    )
+                finally:
+                    await response.aclose()
+        except httpx.DecodingError as exc:
+            # The server answered (so it processed the request) in an encoding that lies.
+            if response is not None and not 200 <= response.status_code < 300:
+                return response, None, None
+            raise _Lost(exc, sent=True, ambiguous=True, reason="DecodingError") from exc
+        except httpx.TransportError as exc:
+            sent = not isinstance(exc, _NOT_SENT)
+            ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
+            raise _Lost(exc, sent=sent, ambiguous=ambiguous, reason=type(exc).__name__) from exc
+        except Exception as exc:
+            # What httpx, httpcore or the loop raise outside the TransportError family: a
+            # client closed with the request in flight, a client used from another event loop,
+            # a transport that breaks its contract. The fate is unknown unless httpcore's trace
+            # showed the request never reached a connection.
+            unknown = attempt.written or not attempt.traced
+            raise _Lost(exc, sent=unknown, ambiguous=unknown, reason=type(exc).__name__) from exc
+        if scope.cancelled_caught:
+            # The deadline struck: unknown fate once the whole request was written.
+            raise _Lost(
+                httpx.ReadTimeout(f"no complete response within {deadline:g}s"),
+                sent=attempt.started,
+                ambiguous=attempt.written,
+                reason="deadline",
+                timeout=True,
+            )
+        assert response is not None
+        if 200 <= response.status_code < 300:
+            return response, body, None
+        return response, None, _decode_error_body(body, self._redact)
+
+
+class _Where:
+    """A request as errors and logs name it: method and URL, never the query."""
+
+    __slots__ = ("method", "url")
+
+    def __init__(self, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+class _Attempt:
+    """What httpcore reported of one attempt, through its ``trace`` extension (transports
+    that are not httpcore's, e.g. ``httpx.MockTransport``, report nothing)."""
+
+    __slots__ = ("started", "traced", "written")
+
+    def __init__(self) -> None:
+        self.traced = False
+        """The transport reports through ``trace``."""
+        self.started = False
+        """The request started on a connection (its headers are being written)."""
+        self.written = False
+        """The whole request was written: from here on its fate is unknown."""
+
+    def tracer(
+        self, scope: anyio.CancelScope, deadline: float | None
+    ) -> Callable[[str, Any], Awaitable[None]]:
+        async def trace(event: str, info: Any) -> None:
+            if not self.traced:
+                # The first step on a connection (connecting, or writing on a pooled one).
+                self.traced = True
+                if deadline is not None:
+                    scope.deadline = anyio.current_time() + deadline
+            if not self.started and "send_request_headers" in event:
+                self.started = True
+            elif event.endswith("send_request_body.complete"):
+                self.written = True
+
+        return trace
+
+
+class _Lost(Exception):
+    """An attempt that got no usable response (internal: turned into ``APIConnectionError``)."""
+
+    def __init__(
+        self,
+        cause: BaseException,
+        *,
+        sent: bool,
+        ambiguous: bool,
+        reason: str,
+        timeout: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.cause = cause
+        self.sent = sent
+        self.ambiguous = ambiguous
+        self.reason = reason
+        self.timeout = timeout or isinstance(cause, httpx.TimeoutException)
+
+
+async def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes | None:
+    """The body, decoded, read up to ``cap`` bytes: past it, the first ``cap`` bytes when
+    ``truncate`` (an error body), else ``None``. Never holds more than ``cap`` plus a chunk."""
+    declared = response.headers.get("content-length")
+    if not truncate and declared is not None and declared.isdigit() and int(declared) > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            if not truncate:
+                return None
+            chunks.append(chunk[: len(chunk) - (size - cap)])
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """The most one attempt may take once it has a connection: the largest of the connect,
+    write and read timeouts (a float ``timeout=`` sets all three, so it bounds the attempt)."""
+    values = [v for v in (timeout.connect, timeout.write, timeout.read) if v is not None]
+    return max(values) if values else None
 
 
 def require_body(result: T | None, what: str) -> T:
@@ -279,31 +464,51 @@ def require_body(result: T | None, what: str) -> T:
 
 
 def _decode_success(
-    response: httpx.Response, decoder: Callable[[bytes], T] | None, shown: str
+    status: int,
+    content: bytes,
+    decoder: Callable[[bytes], T] | None,
+    where: _Where,
+    request: httpx.Request,
 ) -> T | Any:
-    content = response.content
-    if response.status_code == 204 or not content.strip():
+    if status == 204 or not content.strip():
         return None
     try:
         return decoder(content) if decoder is not None else _json_decode(content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
         raise APIResponseValidationError(
-            f"{shown}: the response body is not what the API documents: {exc}",
-            request=response.request,
+            f"{where}: the response body is not what the API documents: {_clip(str(exc))}",
+            request=request,
+            method=where.method,
+            url=where.url,
         ) from exc
 
 
-def _decode_error_body(response: httpx.Response, redact: Callable[[str], str]) -> Any:
-    content = response.content
+def _decode_error_body(content: bytes | None, redact: Callable[[str], str]) -> Any:
     if not content:
         return None
-    # Error bodies are small; scrub any echoed credential from the decoded body and so from the
-    # error's message and ``.body`` (``error.response`` still holds the raw bytes).
-    text = redact(content.decode("utf-8", errors="replace"))
+    # Decoded first, then scrubbed: an echoed credential hides behind JSON escapes (``\/``,
+    # ``\u0041``) in the raw text. ``error.response`` keeps the raw bytes.
     try:
-        return _json_decode(text)
+        return _redact_value(_json_decode(content), redact)
     except msgspec.DecodeError:
+        return redact(content.decode("utf-8", errors="replace"))
+
+
+def _redact_value(value: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redact_value(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, redact) for v in value]
+    return value
+
+
+def _clip(text: str, limit: int = MAX_ERROR_DETAIL) -> str:
+    """At most ``limit`` characters of ``text``, saying how much was cut."""
+    if len(text) <= limit:
         return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def _error_detail(body: Any) -> str:
@@ -319,7 +524,7 @@ def _error_detail(body: Any) -> str:
         if isinstance(error, str) and error:
             return error
     elif isinstance(body, str) and body.strip():
-        return body.strip()[:200]
+        return body.strip()
     return ""
 
 
@@ -330,35 +535,70 @@ def _identity(text: str) -> str:
 def _status_error(
     response: httpx.Response,
     body: Any,
-    shown: str,
+    where: _Where,
     *,
     retry_after: float | None = None,
     redact: Callable[[str], str] = _identity,
 ) -> APIStatusError:
     status = response.status_code
-    detail = _error_detail(body)
+    detail = _clip(_error_detail(body))
     reason = response.reason_phrase or ""
-    message = f"{status} {reason}".strip() + f" for {shown}"
-    if detail:
+    message = f"{status} {reason}".strip() + f" for {where}"
+    if 300 <= status < 400:
+        location = httpx.URL(response.headers.get("location", "")).copy_with(query=None)
+        message += f": a redirect (to {location}), which the client does not follow"
+    elif detail:
         message += f": {detail}"
     request_id = response.headers.get(REQUEST_ID_HEADER)
     if request_id:
-        message += f" (request id {request_id})"
+        message += f" (request id {_clip(request_id, 100)})"
     # A server may echo the credential back ("invalid key ..."): never let it into the text.
     message = redact(message)
     cls = status_error_class(status)
     if cls is RateLimitError:
-        return RateLimitError(message, response=response, body=body, retry_after=retry_after)
-    return cls(message, response=response, body=body)
+        return RateLimitError(
+            message,
+            response=response,
+            body=body,
+            retry_after=retry_after,
+            method=where.method,
+            url=where.url,
+        )
+    return cls(message, response=response, body=body, method=where.method, url=where.url)
 
 
 def _connection_error(
-    exc: httpx.TransportError, request: httpx.Request, shown: str, *, ambiguous: bool
+    lost: _Lost, where: _Where, stats: RequestStats, redact: Callable[[str], str]
 ) -> APIConnectionError:
-    what = type(exc).__name__
-    note = " (the request may have been processed)" if ambiguous else ""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            f"{shown} timed out ({what}){note}", request=request, ambiguous=ambiguous
-        )
-    return APIConnectionError(f"{shown} failed: {what}{note}", request=request, ambiguous=ambiguous)
+    cause = lost.cause
+    what = type(cause).__name__
+    text = str(cause)
+    detail = f"{what}: {_clip(redact(text), 200)}" if text and text != what else what
+    attempts = stats.attempts
+    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+    note = " (the request may have been processed)" if lost.ambiguous else ""
+    cls = APITimeoutError if lost.timeout else APIConnectionError
+    verb = "timed out" if lost.timeout else "failed"
+    error = cls(
+        f"{where} {verb} after {tries}: {detail}{note}",
+        request=None,
+        ambiguous=lost.ambiguous,
+        method=where.method,
+        url=where.url,
+    )
+    error.attempts = attempts
+    return error
+
+
+def _cooldown_error(
+    where: _Where, remaining: float, policy: RetryPolicy, stats: RequestStats
+) -> RateLimitError:
+    error = RateLimitError(
+        f"{where} not sent: the client is in a 429 cooldown for {remaining:.1f}s more, longer"
+        f" than max_retry_after={policy.max_retry_after:g}s",
+        retry_after=remaining,
+        method=where.method,
+        url=where.url,
+    )
+    error.attempts = stats.attempts
+    return error

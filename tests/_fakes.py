@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
 from qlara_async import AsyncQlara, ManualClock
+from qlara_async._limiter import CooldownTooLong
 
 
 @dataclass
@@ -28,9 +30,11 @@ class RecordingLimiter:
     paused_until: float = float("-inf")
     closed: bool = False
 
-    async def acquire(self, *, priority: bool = False) -> _Permit:
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> _Permit:
         self.acquired.append(priority)
         wait = self.paused_until - self.clock.now()
+        if wait > max_pause:
+            raise CooldownTooLong(wait)
         if wait > 0:
             await self.clock.sleep(wait)
         return _Permit(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from qlara_async.models import RcsResult, SendResult, SmsResult, decode_send_result
@@ -17,23 +18,47 @@ def test_unknown_fields_are_ignored():
     assert r.results.sms == SmsResult(accepted=True)
 
 
-def test_missing_optional_fields_are_tolerated():
-    """A bare ``{"messageId": ...}`` decodes to no channel results and ``accepted`` False."""
-    r = decode_send_result(b'{"messageId": "m"}')
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"messageId": "m"}', id="no-results"),
+        pytest.param(b'{"messageId": "m", "results": null}', id="null-results"),
+        pytest.param(b'{"status": "maintenance"}', id="maintenance-page"),
+        pytest.param(b"{}", id="empty-object"),
+    ],
+)
+def test_a_body_without_results_is_not_a_send_result(body: bytes) -> None:
+    """A 200 without per-channel results is refused, not decoded as a message no channel took
+    (which a bulk job would count, and journal, as rejected)."""
+    with pytest.raises(msgspec.ValidationError):
+        decode_send_result(body, message_id="sent-1")
+
+
+def test_empty_channel_results_still_decode() -> None:
+    """``"results": {}`` is a send result in which no channel accepted."""
+    r = decode_send_result(b'{"messageId": "m", "results": {}}')
     assert (r.results.sms, r.results.rcs, r.results.whatsapp) == (None, None, None)
     assert r.simulation is False
     assert not r.accepted
 
 
-def test_null_results():
-    """``"results": null`` is the same as no results."""
-    assert not decode_send_result(b'{"messageId": "m", "results": null}').accepted
+def test_message_id_filled_in_from_the_request() -> None:
+    """A response without ``messageId`` takes the id that was sent, never ``""``."""
+    body = b'{"results": {"sms": {"accepted": true}}}'
+    assert decode_send_result(body, message_id="sent-1").message_id == "sent-1"
+    with pytest.raises(msgspec.ValidationError, match="messageId"):
+        decode_send_result(body)
 
 
-def test_message_id_filled_in_from_the_request():
-    """A response without ``messageId`` takes the id that was sent."""
-    assert decode_send_result(b"{}", message_id="sent-1").message_id == "sent-1"
-    assert decode_send_result(b"{}").message_id == ""
+def test_quick_start_customer_message_id() -> None:
+    """The quick start's ``customerMessageId`` is decoded next to the platform's id."""
+    r = decode_send_result(
+        b'{"messageId": "msg_1", "customerMessageId": "ref-9", "results":'
+        b' [{"phoneNumber": "+39", "accepted": true, "channel": "sms", "statusCode": 200}]}'
+    )
+    assert (r.message_id, r.customer_message_id, r.accepted) == ("msg_1", "ref-9", True)
+    only_customer = decode_send_result(b'{"customerMessageId": "ref-9", "results": []}')
+    assert only_customer.message_id == "ref-9"
 
 
 def test_rejected_with_reasons():

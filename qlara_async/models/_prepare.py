@@ -30,6 +30,7 @@ __all__ = [
     "SMS_SEND_PATH",
     "WHATSAPP_SEND_PATH",
     "decode_send_result",
+    "encode_body",
     "prepare_legacy_sms",
     "prepare_message",
     "validate_message",
@@ -44,6 +45,41 @@ Message = SmsMessage | RcsMessage | WhatsAppMessage
 """Any message ``client.send`` takes."""
 
 _encoder = msgspec.json.Encoder()
+
+
+def encode_body(value: object) -> bytes:
+    """The JSON body of a request; text that is not valid Unicode (a lone surrogate such as
+    ``"\ud800"``, e.g. from a badly decoded file) is a ``ValidationError`` naming its field."""
+    try:
+        return _encoder.encode(value)
+    except UnicodeEncodeError:
+        field = _bad_text(msgspec.to_builtins(value), "")
+        raise ValidationError(
+            f"{field or 'the request'} is not valid Unicode text (it holds a lone surrogate)",
+            field=field,
+        ) from None
+
+
+def _bad_text(value: object, path: str) -> str | None:
+    """The wire path of the first string that cannot be encoded as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            found = _bad_text(key, sub) or _bad_text(item, sub)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _bad_text(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _new_uuid() -> str:
@@ -104,7 +140,7 @@ def prepare_message(message: Message, *, new_id: Callable[[], str] = _new_uuid) 
     if normalised.message_id is None:
         # ``normalised`` is our own copy, so setting the id here leaves the caller's alone.
         normalised.message_id = new_id()
-    return PreparedMessage(path, normalised.message_id, _encoder.encode(normalised), normalised)
+    return PreparedMessage(path, normalised.message_id, encode_body(normalised), normalised)
 
 
 class PreparedLegacySms(NamedTuple):
@@ -129,4 +165,4 @@ def prepare_legacy_sms(
     normalised = validate_legacy_request(request)
     if normalised.global_id is None:
         normalised.global_id = new_id()
-    return PreparedLegacySms(normalised.global_id, _encoder.encode(normalised), normalised)
+    return PreparedLegacySms(normalised.global_id, encode_body(normalised), normalised)

@@ -44,6 +44,8 @@ from .whatsapp import (
 
 __all__ = [
     "MAX_CAMPAIGN_ID_LENGTH",
+    "SPECS",
+    "unfilled_placeholders",
     "validate_legacy_request",
     "validate_rcs",
     "validate_sms",
@@ -56,6 +58,9 @@ _DESTINATION = re.compile(r"\+[0-9]{6,15}")
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,16}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Tracked links ({shortLinkT1}) are filled by the platform itself (faq.md).
+_TRACKED_LINK = re.compile(r"shortLinkT[0-9]+")
 _MSGSPEC_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
 _Check = Callable[[Any, str], Any]
@@ -67,6 +72,18 @@ def _join(path: str, name: str) -> str:
 
 def _type_error(field: str, expected: str, value: object) -> ValidationError:
     return ValidationError(f"{field} must be {expected}, got {type(value).__name__}", field=field)
+
+
+def unfilled_placeholders(body: str, placeholders: Mapping[str, Any]) -> list[str]:
+    """The ``{name}`` placeholders of a send body that ``placeholders`` does not fill, in
+    order, each once (tracked links such as ``{shortLinkT1}`` are the platform's to fill)."""
+    if "{" not in body:
+        return []
+    out: list[str] = []
+    for name in _PLACEHOLDER.findall(body):
+        if name not in placeholders and name not in out and not _TRACKED_LINK.fullmatch(name):
+            out.append(name)
+    return out
 
 
 # --- field checks: each takes the value (never None) and its wire path, returns the value to keep
@@ -278,7 +295,8 @@ _RCS_CONTENT: dict[str, type[msgspec.Struct]] = {
 
 
 def _rcs_type(value: Any, field: str) -> str:
-    if value not in _RCS_CONTENT:
+    # isinstance first: a list or dict is unhashable, and ``in`` a dict would raise TypeError.
+    if not isinstance(value, str) or value not in _RCS_CONTENT:
         raise ValidationError(
             f"{field} must be one of TEXT, CARD, CAROUSEL, got {value!r}", field=field
         )
@@ -290,6 +308,7 @@ def _rcs_type(value: Any, field: str) -> str:
 
 class _Spec(NamedTuple):
     cls: type[msgspec.Struct]
+    checked: frozenset[str]  # the attributes given a check
     fields: tuple[tuple[str, str, bool, _Check], ...]  # attribute, wire name, required, check
     by_wire: dict[str, str]
     rules: Callable[[dict[str, Any], str], None] | None
@@ -301,10 +320,14 @@ def _spec(
     rules: Callable[[dict[str, Any], str], None] | None = None,
 ) -> _Spec:
     infos = msgspec.structs.fields(cls)
-    # Fails at import if a field is added to a model without a check.
-    assert {f.name for f in infos} == set(checks), cls
+    missing = {f.name for f in infos} - set(checks)
+    if missing:
+        # A field added to a model without a check; tests/test_validation.py also holds the
+        # other direction (no check for a field that does not exist).
+        raise TypeError(f"{cls.__name__}: no validation for {sorted(missing)}")
     return _Spec(
         cls,
+        frozenset(checks),
         tuple((f.name, f.encode_name, f.required, checks[f.name]) for f in infos),
         {f.encode_name: f.name for f in infos},
         rules,
@@ -410,6 +433,19 @@ _COMMON: dict[str, _Check] = {
     "scheduled_date": _scheduled,
 }
 
+
+def _sms_rules(out: dict[str, Any], path: str) -> None:
+    unfilled = unfilled_placeholders(out["body"], out.get("placeholders") or {})
+    if unfilled:
+        names = ", ".join("{" + n + "}" for n in unfilled)
+        given = ", ".join(sorted(out.get("placeholders") or {})) or "none"
+        raise ValidationError(
+            f"body uses {names}, which placeholders does not fill (placeholders given: {given});"
+            " the API would send the braces as written",
+            field=_join(path, "body"),
+        )
+
+
 _SMS = _spec(
     SmsMessage,
     {
@@ -419,6 +455,7 @@ _SMS = _spec(
         "udh_data": _hex,
         "skip_rcs_override": _bool,
     },
+    _sms_rules,
 )
 _RCS = _spec(
     RcsMessage,
@@ -498,3 +535,7 @@ def validate_whatsapp(message: WhatsAppMessage) -> WhatsAppMessage:
 def validate_legacy_request(request: LegacySmsRequest) -> LegacySmsRequest:
     """A checked copy of a Legacy SMS request, message dicts converted to ``LegacySmsMessage``."""
     return _validate(request, _LEGACY, "")  # type: ignore[no-any-return]
+
+
+SPECS = (_SMS, _RCS, _WHATSAPP, _FALLBACK_RCS, _LEGACY_MESSAGE, _LEGACY)
+"""Every field-by-field spec (the tests check each covers exactly its Struct's fields)."""

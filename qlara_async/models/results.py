@@ -76,7 +76,10 @@ class SendResult(Model, kw_only=True):
     """The answer to a send on any channel."""
 
     message_id: str
-    """The message's id: correlates delivery callbacks."""
+    """The message's id: correlates delivery callbacks (the id that was sent, when the
+    response leaves it out)."""
+    customer_message_id: str | None = None
+    """Your reference id, when the API echoes it (the quick start's ``customerMessageId``)."""
     simulation: bool = False
     """The send was a dry run."""
     results: ChannelResults = msgspec.field(default_factory=ChannelResults)
@@ -97,8 +100,11 @@ class _QuickStartEntry(Model, kw_only=True):
 
 class _SendResultWire(Model, kw_only=True):
     message_id: str | None = None
+    customer_message_id: str | None = None
     simulation: bool = False
-    results: ChannelResults | list[_QuickStartEntry] | None = None
+    # Required: a 200 without per-channel results (``{"status": "maintenance"}``) is not a
+    # send result, and must not be counted as a refused message.
+    results: ChannelResults | list[_QuickStartEntry]
 
 
 _send_result_decoder = msgspec.json.Decoder(_SendResultWire)
@@ -126,15 +132,19 @@ def decode_send_result(data: bytes, *, message_id: str | None = None) -> SendRes
     The reference gives ``results`` as an object keyed by channel; the quick start as an array of
     ``{phoneNumber, accepted, channel, statusCode}``, which is mapped onto the same per-channel
     results. ``message_id`` (the id that was sent) fills in a response that omits ``messageId``.
+    A body without ``results`` is not a send result: ``msgspec.ValidationError`` (the
+    transport raises ``APIResponseValidationError``).
     """
     wire = _send_result_decoder.decode(data)
     results = wire.results
-    if results is None:
-        results = ChannelResults()
-    elif isinstance(results, list):
+    if isinstance(results, list):
         results = _from_entries(results)
+    mid = wire.message_id or message_id or wire.customer_message_id
+    if not mid:
+        raise msgspec.ValidationError("the response has no messageId")
     return SendResult(
-        message_id=wire.message_id if wire.message_id is not None else (message_id or ""),
+        message_id=mid,
+        customer_message_id=wire.customer_message_id,
         simulation=wire.simulation,
         results=results,
     )
