@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import math
 import os
 import platform
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from .resources.whatsapp import WhatsAppResource
 
 __all__ = ["AsyncQlara"]
+
+log = logging.getLogger("qlara_async")
 
 
 class _HeaderAuth(httpx.Auth):
@@ -443,7 +446,12 @@ class AsyncQlara:
             await self._limiter.aclose()
         finally:
             if self._owns_http:
-                await self._http.aclose()
+                try:
+                    await self._http.aclose()
+                except Exception as exc:
+                    # Closing is best effort: a connection opened on an event loop that has
+                    # since closed cannot be shut down cleanly, and there is nothing to save.
+                    log.debug("aclose: connections not closed cleanly (%s)", type(exc).__name__)
 
     async def __aenter__(self) -> AsyncQlara:
         return self

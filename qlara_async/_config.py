@@ -67,7 +67,10 @@ class RateLimit:
                 raise ValidationError(
                     f"period_seconds must be a number, got {period!r}", field="period_seconds"
                 )
-            period = float(period)
+            try:
+                period = float(period)
+            except OverflowError:
+                period = math.inf
             if not math.isfinite(period) or not MIN_WINDOW_PERIOD <= period <= MAX_WINDOW_PERIOD:
                 raise ValidationError(
                     f"period_seconds must be from {MIN_WINDOW_PERIOD:g} to {MAX_WINDOW_PERIOD:g},"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
@@ -209,7 +210,7 @@ class Transport:
                 )
                 stats.attempts += 1
                 stats._emit("request")
-                response, answer, body = await self._exchange(request, attempt)
+                response, answer, body, problem = await self._exchange(request, attempt)
             except _Lost as lost:
                 permit.release(status=None, sent=lost.sent)
                 stats.statuses.append(None)
@@ -244,12 +245,11 @@ class Transport:
                 if 200 <= status < 300:
                     if answer is None:
                         raise APIResponseValidationError(
-                            f"{where}: the response body is larger than max_response_size"
-                            f" ({self.max_response_size} bytes)",
+                            f"{where}: {problem}",
                             request=request,
                             method=where.method,
                             url=where.url,
-                        )
+                        ) from None
                     return _decode_success(status, answer, decoder, where, request)
 
                 if status == 429:
@@ -297,11 +297,11 @@ class Transport:
 
     async def _exchange(
         self, request: httpx.Request, attempt: _Attempt
-    ) -> tuple[httpx.Response, bytes | None, Any]:
-        """One attempt on the wire: the response, a 2xx's body (``None``: over the size cap)
-        and any other status's body decoded with credentials scrubbed (so no frame of the
-        request path holds an echoed credential); or ``_Lost`` with what is known of the
-        request's fate.
+    ) -> tuple[httpx.Response, bytes | None, Any, str]:
+        """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
+        used, and why), and any other status's body decoded with credentials scrubbed (so no
+        frame of the request path holds an echoed credential); or ``_Lost`` with what is known
+        of the request's fate.
 
         Redirects are never followed, whatever the ``http_client`` says: following one would
         hand the credential header and the message to another host. The attempt's deadline
@@ -337,8 +337,10 @@ class Transport:
                     await response.aclose()
         except httpx.DecodingError as exc:
             # The server answered (so it processed the request) in an encoding that lies.
-            if response is not None and not 200 <= response.status_code < 300:
-                return response, None, None
+            if response is not None:
+                if 200 <= response.status_code < 300:
+                    return response, None, None, f"the response body cannot be decoded ({exc})"
+                return response, None, None, ""
             raise _Lost(exc, sent=True, ambiguous=True, reason="DecodingError") from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, _NOT_SENT)
@@ -362,8 +364,9 @@ class Transport:
             )
         assert response is not None
         if 200 <= response.status_code < 300:
-            return response, body, None
-        return response, None, _decode_error_body(body, self._redact)
+            too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
+            return response, body, None, "" if body is not None else too_big
+        return response, None, _decode_error_body(body, self._redact), ""
 
 
 class _Where:
@@ -438,14 +441,16 @@ async def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) ->
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            if not truncate:
-                return None
-            chunks.append(chunk[: len(chunk) - (size - cap)])
-            break
-        chunks.append(chunk)
+    # aclosing: leaving the loop early must close the generator now (trio insists).
+    async with aclosing(response.aiter_bytes()) as stream:  # type: ignore[type-var]
+        async for chunk in stream:
+            size += len(chunk)
+            if size > cap:
+                if not truncate:
+                    return None
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                break
+            chunks.append(chunk)
     return b"".join(chunks)
 
 

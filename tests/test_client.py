@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import logging
+import pickle
 import traceback
 
 import httpx
 import pytest
 
 from qlara_async import (
+    APIError,
     AsyncQlara,
     AuthenticationError,
     RateLimit,
@@ -200,16 +202,19 @@ async def test_secrets_never_shown(caplog: pytest.LogCaptureFixture) -> None:
         texts = [repr(client), str(client)]
         async with client:
             for call in (client.send(MESSAGE), client._request("GET", "/other")):
-                try:
+                # Each call must fail (401, then refused connections): a call that returned
+                # would leave nothing to search, and the test would pass vacuously.
+                with pytest.raises(APIError) as info:
                     await call
-                except Exception as exc:
-                    texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-                    tb = traceback.TracebackException.from_exception(exc, capture_locals=True)
-                    texts += [
-                        repr(frame.locals) for frame in tb.stack if "qlara_async" in frame.filename
-                    ]
-                    if isinstance(exc, AuthenticationError):
-                        texts.append(exc.message)
+                exc = info.value
+                texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+                tb = traceback.TracebackException.from_exception(exc, capture_locals=True)
+                texts += [
+                    repr(frame.locals) for frame in tb.stack if "qlara_async" in frame.filename
+                ]
+                texts.append(repr(pickle.dumps(exc)))
+                if isinstance(exc, AuthenticationError):
+                    texts.append(exc.message)
         texts += [record.getMessage() for record in caplog.records]
         texts += [repr(record.args) for record in caplog.records]
         blob = "\n".join(texts)

@@ -3,7 +3,7 @@ server models (a scaled-down benchmark), with and without rate limit headers, an
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Mapping
 
 import anyio
@@ -57,26 +57,35 @@ async def test_zero_429s_on_every_server_model(model: str, headers: bool) -> Non
 
 
 class _Watch:
-    """Wraps a limiter: once armed, remembers at the next pause which permits were out, and
-    when the last of them came back."""
+    """Wraps a limiter. After ``storm_after`` permits it starts the simulator's storm; at the
+    first pause it remembers which permits were out, and how many requests had reached the
+    server by the time the last of them came back (an ordinal in the arrival log, not a time)."""
 
-    def __init__(self, inner: Limiter) -> None:
+    def __init__(self, inner: Limiter, sim: Simulator, storm_after: int) -> None:
         self.inner = inner
+        self.sim = sim
+        self.storm_after = storm_after
         self.out: set[int] = set()
-        self.armed = False
         self.watched: set[int] | None = None
-        self.back_at = 0.0
+        self.back_at: int | None = None
         self._next = 0
 
-    async def acquire(self, *, priority: bool = False) -> Permit:
-        permit = await self.inner.acquire(priority=priority)
+    @property
+    def paused_until(self) -> float:
+        return self.inner.paused_until
+
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> Permit:
+        permit = await self.inner.acquire(priority=priority, max_pause=max_pause)
         self._next += 1
+        if self._next == self.storm_after:
+            self.sim.storm(2.0)
         return _WatchedPermit(self, self._next, permit)
 
     def pause(self, seconds: float) -> None:
-        if self.armed and self.watched is None:
+        if self.watched is None:
             self.watched = set(self.out)
-            self.back_at = time.monotonic()
+            if not self.watched:
+                self.back_at = len(self.sim.arrivals)
         self.inner.pause(seconds)
 
     async def aclose(self) -> None:
@@ -95,41 +104,35 @@ class _WatchedPermit:
         headers: Mapping[str, str] | None = None,
         sent: bool = True,
     ) -> None:
-        self.watch.out.discard(self.ident)
-        if self.watch.watched is not None and self.ident in self.watch.watched:
-            self.watch.back_at = max(self.watch.back_at, time.monotonic())
+        watch = self.watch
+        watch.out.discard(self.ident)
+        if watch.watched is not None and self.ident in watch.watched:
+            watch.watched.discard(self.ident)
+            if not watch.watched:
+                # The last request that was out when the storm began is back.
+                watch.back_at = len(watch.sim.arrivals)
         self.inner.release(status=status, headers=headers, sent=sent)
 
 
 @pytest.mark.parametrize("limited", [True, False], ids=["rate-limit", "rate-limit-none"])
 async def test_a_storm_of_429s_pauses_every_task(limited: bool) -> None:
     """During a 2 s storm, once the requests in flight are back, at most 3 requests reach the
-    server before the storm's Retry-After ends; afterwards every message is accepted."""
+    server and are refused before the storm's Retry-After ends; afterwards every message is
+    accepted. Counted in the simulator's arrival log, not by the wall clock."""
     rate_limit = RateLimit((50, 0.5), (1000, 60.0))
     # Without a client-side limit the server must not refuse anything but the storm.
     sim = Simulator(rate_limit if limited else None, api_keys=["k"])
     inner: Limiter = LocalLimiter(rate_limit) if limited else NullLimiter()
-    watch = _Watch(inner)
-    storm_end = 0.0
     n = 150 if limited else 1500
-
-    async def storm_soon() -> None:
-        nonlocal storm_end
-        await anyio.sleep(0.2)
-        watch.armed = True
-        sim.storm(2.0)
-        storm_end = time.monotonic() + 2.0  # the simulator's clock, too
-
+    watch = _Watch(inner, sim, storm_after=n // 5)
     with run_in_thread(sim) as url:
-        async with (
-            AsyncQlara(api_key="k", base_url=url, rate_limit=watch) as client,
-            anyio.create_task_group() as tg,
-        ):
-            tg.start_soon(storm_soon)
+        async with AsyncQlara(api_key="k", base_url=url, rate_limit=watch) as client:
             accepted = await _send_all(client, n, 16)
     assert accepted == n
     storm = [a for a in sim.arrivals if a.status == 429]
     assert storm, "the storm should have refused something"
-    assert watch.watched is not None
-    early = [a for a in sim.arrivals if watch.back_at < a.time < storm_end]
+    assert watch.back_at is not None
+    # Refused after the pause was in force and everything out had come back: the client went
+    # before the Retry-After ended.
+    early = [a for a in sim.arrivals[watch.back_at :] if a.status == 429]
     assert len(early) <= 3
