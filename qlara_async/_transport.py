@@ -12,6 +12,24 @@ request's fate unknown: the server may have processed it. Sends are retried anyw
 ``RequestStats.ambiguous`` and, when retries run out, as ``APIConnectionError.ambiguous``.
 Calls that are not idempotent (``retry=False``) are retried only when the request surely did not
 reach the server (connection refused, pool timeout) or was refused with a 429.
+
+Every failure is a ``QlaraError``. The exchange (``Transport._exchange``) is the one place that
+talks to httpx, and it turns whatever comes out of it (httpx's ``TransportError`` family, a
+``DecodingError`` from a lying ``Content-Encoding``, a ``RuntimeError`` from a client closed under
+a request or used from another event loop) into a response or an ``_Lost`` that says whether the
+request may have been processed. Beyond that:
+
+* Redirects are never followed, whatever the ``http_client`` says: a 3xx is an ``APIStatusError``
+  (following one would hand the credential header and the message to another host).
+* Every attempt has a deadline (the largest of the connect, read and write timeouts), counted
+  from httpcore's first step on a connection, so a response that trickles a byte at a time
+  cannot hold a call forever, and the wait for a pooled connection does not count.
+* Bodies are read up to ``max_response_size`` (a larger 2xx is an
+  ``APIResponseValidationError``); error bodies up to 64 KiB, and their text in a message is
+  clipped to 500 characters.
+* While a 429 cooldown has longer to run than the call's ``max_retry_after``, the call fails
+  at once with ``RateLimitError(retry_after=remaining)`` instead of stalling (a bulk job's
+  policy waits it out).
 """
 
 from __future__ import annotations

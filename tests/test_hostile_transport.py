@@ -457,3 +457,15 @@ def test_a_client_reused_from_a_second_event_loop() -> None:
 
 def _gzip(data: bytes) -> bytes:
     return gzip.compress(data)
+
+
+def test_response_validation_error_lives_in_the_error_tree() -> None:
+    """35. ``APIResponseValidationError`` was defined in ``_transport.py`` and missing from the
+    tree drawn in ``_exceptions.py``."""
+    from qlara_async import _exceptions, _limiter
+
+    assert _exceptions.APIResponseValidationError is APIResponseValidationError
+    assert "APIResponseValidationError" in (_exceptions.__doc__ or "")
+    assert issubclass(APIResponseValidationError, qlara_async.APIError)
+    # One permit class for both limiters (their release() was the same code twice).
+    assert not hasattr(_limiter, "_LocalPermit") and not hasattr(_limiter, "_NullPermit")
