@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import logging
 import random as _random
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import aclosing, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
@@ -68,6 +69,7 @@ from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 __all__ = [
     "APIResponseValidationError",
     "AttemptGate",
+    "capture_responses",
     "RequestEvent",
     "RequestStats",
     "Transport",
@@ -176,15 +178,21 @@ class Transport:
         gate: AttemptGate | None = None,
         retry_policy: RetryPolicy | None = None,
         display_path: str | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> T | Any:
         """Send one logical request, retrying per the policy; return the decoded body.
 
         ``decoder`` turns the body's bytes into the result (default: plain JSON); an empty body
         (e.g. ``204``) gives ``None``. ``display_path`` replaces ``path`` in this module's logs
         and error messages, for paths that carry a secret (httpx's own INFO log line and
-        ``error.request.url`` still show the real URL).
+        ``error.request.url`` still show the real URL). ``timeout`` replaces the client's for
+        this call (its attempt deadline too).
         """
         policy = retry_policy or self.retry_policy
+        if timeout is None:
+            timeout, deadline = self.timeout, self.deadline
+        else:
+            deadline = attempt_deadline(timeout)
         stats = stats if stats is not None else RequestStats()
         where = _Where(method, self.base_url + (display_path or path))
         if self.closed:
@@ -224,11 +232,11 @@ class Transport:
                     files=files,
                     data=data,
                     headers=headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                 )
                 stats.attempts += 1
                 stats._emit("request")
-                response, answer, body, problem = await self._exchange(request, attempt)
+                response, answer, body, problem = await self._exchange(request, attempt, deadline)
             except _Lost as lost:
                 permit.release(status=None, sent=lost.sent)
                 stats.statuses.append(None)
@@ -256,6 +264,9 @@ class Transport:
             else:
                 status = response.status_code
                 permit.release(status=status, headers=response.headers)
+                captured = _captured.get()
+                if captured is not None:
+                    captured.append(response)
                 stats.statuses.append(status)
                 if gate is not None:
                     gate.exit(status < 500)
@@ -314,7 +325,7 @@ class Transport:
             priority = False
 
     async def _exchange(
-        self, request: httpx.Request, attempt: _Attempt
+        self, request: httpx.Request, attempt: _Attempt, deadline: float | None
     ) -> tuple[httpx.Response, bytes | None, Any, str]:
         """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
         used, and why), and any other status's body decoded with credentials scrubbed (so no
@@ -334,7 +345,6 @@ class Transport:
                 ambiguous=False,
                 reason="http_client closed",
             )
-        deadline = self.deadline
         scope = anyio.CancelScope()
         request.extensions["trace"] = attempt.tracer(scope, deadline)
         response: httpx.Response | None = None
@@ -385,6 +395,21 @@ class Transport:
             too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
             return response, body, None, "" if body is not None else too_big
         return response, None, _decode_error_body(body, self._redact), ""
+
+
+_captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
+"""While ``capture_responses()`` runs, every response received in this context is appended."""
+
+
+@contextmanager
+def capture_responses() -> Iterator[list[httpx.Response]]:
+    """Collect the ``httpx.Response`` of every attempt made inside the block (in this task)."""
+    found: list[httpx.Response] = []
+    token = _captured.set(found)
+    try:
+        yield found
+    finally:
+        _captured.reset(token)
 
 
 class _Where:
