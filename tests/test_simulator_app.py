@@ -354,6 +354,57 @@ async def test_dedupe_is_per_api_key(clock: ManualClock) -> None:
     assert [p.key for p in sim.processed] == ["k1", "k2"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "channel"),
+    [
+        pytest.param(
+            "/message-server/rcs/send",
+            {"destination": "+39320", "agentId": 10, "templateId": 42, "messageId": "same"},
+            "rcs",
+            id="rcs",
+        ),
+        pytest.param(
+            "/message-server/whatsapp/send",
+            {
+                "destination": "+39320",
+                "phoneNumberId": 5,
+                "template": {"id": 1},
+                "messageId": "same",
+            },
+            "whatsapp",
+            id="whatsapp",
+        ),
+        pytest.param(
+            "/services/sms/send",
+            {
+                "globalId": "same",
+                "messages": [{"destinations": ["+391"], "sender": "S", "body": "b"}],
+            },
+            "sms_legacy",
+            id="legacy-global-id",
+        ),
+    ],
+)
+async def test_dedupe_is_per_endpoint(
+    sim_client: tuple[Simulator, httpx.AsyncClient],
+    path: str,
+    body: dict[str, Any],
+    channel: str,
+) -> None:
+    """An id an SMS send already used is a new message on another endpoint: processed on its own,
+    not answered from the SMS's cache; a repeat on that endpoint is de-duplicated there."""
+    sim, client = sim_client
+    sms = await client.post("/message-server/sms/send", json={**SMS, "messageId": "same"})
+    other = await client.post(path, json=body)
+    assert other.status_code == 200
+    assert other.json() != sms.json()
+    assert [p.channel for p in sim.processed] == ["sms", channel]
+    assert sim.stats.duplicates == 0
+    again = await client.post(path, json=body)
+    assert again.json() == other.json()
+    assert (sim.stats.processed, sim.stats.duplicates) == (2, 1)
+
+
 # ----------------------------------------------------------------------------- rate limiting
 
 

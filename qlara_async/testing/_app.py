@@ -11,7 +11,8 @@ simulator):
 5. rate limit: storm (429 until it ends), then the key's model (429 when refused; refused
    requests use no budget);
 6. ``status_503`` / ``status_500`` faults;
-7. the handler: strict parsing (400 JSend), de-duplication by ``messageId``, processing;
+7. the handler: strict parsing (400 JSend), de-duplication by ``messageId`` (``globalId`` for a
+   legacy send) per API key and endpoint, processing;
 8. ``drop`` / ``slow`` faults act on the response.
 
 Handlers are plain functions registered on a :class:`~qlara_async.testing._router.Router`; adding
@@ -311,7 +312,9 @@ class Simulator:
             self.stats = Stats()
             self.arrivals: list[Arrival] = []
             self.processed: list[ProcessedMessage] = []
-            self._seen: dict[tuple[str, str], bytes] = {}
+            # (API key, channel, id): ids are the caller's per endpoint, so an RCS send reusing
+            # an SMS messageId is a different message, not a duplicate of the SMS.
+            self._seen: dict[tuple[str, str, str], bytes] = {}
             self._models: dict[str, RateModel] = {}
             self._rng = random.Random(self._seed)
 
@@ -585,10 +588,10 @@ class Simulator:
 
     # ----------------------------------------------------------------- helpers for handlers
 
-    def _seen_result(self, ctx: _Ctx, message_id: str | None) -> bytes | None:
+    def _seen_result(self, ctx: _Ctx, channel: str, message_id: str | None) -> bytes | None:
         if message_id is None:
             return None
-        found = self._seen.get((ctx.key, message_id))
+        found = self._seen.get((ctx.key, channel, message_id))
         if found is not None:
             self.stats.duplicates += 1
         return found
@@ -607,9 +610,9 @@ class Simulator:
             ProcessedMessage(message_id, channel, destination, digest, ctx.now, ctx.key, accepted)
         )
 
-    def _remember(self, ctx: _Ctx, message_id: str, payload: Any) -> bytes:
+    def _remember(self, ctx: _Ctx, channel: str, message_id: str, payload: Any) -> bytes:
         raw = _encode(payload)
-        self._seen[(ctx.key, message_id)] = raw
+        self._seen[(ctx.key, channel, message_id)] = raw
         return raw
 
 
@@ -690,7 +693,7 @@ def _send_common(
     result: Callable[[bool, list[str]], dict[str, Any]],
 ) -> tuple[int, Any]:
     """De-duplicate, process and remember one single-destination send."""
-    seen = sim._seen_result(ctx, message_id)
+    seen = sim._seen_result(ctx, channel, message_id)
     if seen is not None:
         return 200, seen
     mid = message_id or str(uuid.uuid4())
@@ -706,7 +709,7 @@ def _send_common(
         sim.stats.simulated += 1
         return 200, payload
     sim._record(ctx, mid, channel, destination, digest, accepted)
-    return 200, sim._remember(ctx, mid, payload)
+    return 200, sim._remember(ctx, channel, mid, payload)
 
 
 @_ROUTER.route("POST", "/message-server/sms/send")
@@ -797,7 +800,7 @@ def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int
         if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
             name = f"messages[{i}].ids"
             raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
-    seen = sim._seen_result(ctx, req.global_id)
+    seen = sim._seen_result(ctx, "sms_legacy", req.global_id)
     if seen is not None:
         return 200, seen
     global_id = req.global_id or str(uuid.uuid4())
@@ -827,7 +830,7 @@ def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int
     if req.simulation:
         sim.stats.simulated += 1
         return 200, payload
-    return 200, sim._remember(ctx, global_id, payload)
+    return 200, sim._remember(ctx, "sms_legacy", global_id, payload)
 
 
 @_ROUTER.route("GET", "/services/sms/credit")
