@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from qlara_async._clock import ManualClock
@@ -632,6 +633,37 @@ def test_legacy_bad_hex_body_is_a_field_error() -> None:
     assert r.status == 400
     assert "messages[0].body" in r.json()["data"]
     assert r.header("x-request-id")
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param(
+            {"destinations": ["+392"], "sender": "S", "body": "zz", "hexBody": True}, id="bad-hex"
+        ),
+        pytest.param({"destinations": ["+392"], "sender": "S"}, id="missing-body"),
+        pytest.param(
+            {"destinations": ["+392"], "ids": ["x", "y"], "sender": "S", "body": "b"},
+            id="ids-length",
+        ),
+    ],
+)
+def test_legacy_send_is_all_or_nothing(second: dict[str, Any]) -> None:
+    """A legacy send whose second message is invalid is a 400 that processes and remembers
+    nothing: the valid first message is not recorded, and the globalId stays free."""
+    sim = Simulator()
+    hdrs = [("X-Api-Key", "test-key")]
+    first = {"destinations": ["+391"], "sender": "S", "body": "b"}
+    bad = msgspec.json.encode({"globalId": "g", "messages": [first, second]})
+    r = sim.handle("POST", "/api/services/sms/send", headers=hdrs, body=bad)
+    assert r.status == 400
+    assert r.json()["status"] == "fail"
+    assert (sim.processed, sim.stats.processed) == ([], 0)
+    good = msgspec.json.encode({"globalId": "g", "messages": [first]})
+    r = sim.handle("POST", "/api/services/sms/send", headers=hdrs, body=good)
+    assert r.json()["processedMessages"] == 1
+    assert [p.destination for p in sim.processed] == ["+391"]
+    assert sim.stats.duplicates == 0
 
 
 def test_router_prefers_literals_then_backtracks() -> None:

@@ -42,6 +42,7 @@ from .._config import RateLimit
 from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
 from ._requests import (
+    LegacyMessage,
     LegacySendRequest,
     RcsSendRequest,
     SmsSendRequest,
@@ -787,33 +788,16 @@ def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int
     req: LegacySendRequest = _decode(_legacy_decoder, ctx.body)
     _require(messages=req.messages)
     assert req.messages is not None
-    for i, msg in enumerate(req.messages):
-        errors = {
-            f"messages[{i}].{name}": f"'messages[{i}].{name}' can't be blank"
-            for name, v in (("destinations", msg.destinations), ("sender", msg.sender))
-            if not v
-        }
-        if msg.body is None or msg.body == "":
-            errors[f"messages[{i}].body"] = f"'messages[{i}].body' can't be blank"
-        if errors:
-            raise _Invalid(errors)
-        if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
-            name = f"messages[{i}].ids"
-            raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
+    # Validate every message before recording any: a request answered 400 must leave nothing
+    # processed, or a client that fixes and resends it would see its first messages twice.
+    prepared = [_legacy_message(i, msg) for i, msg in enumerate(req.messages)]
     seen = sim._seen_result(ctx, "sms_legacy", req.global_id)
     if seen is not None:
         return 200, seen
     global_id = req.global_id or str(uuid.uuid4())
     messages = parts_total = 0
-    for i, msg in enumerate(req.messages):
-        assert msg.destinations is not None and msg.body is not None
-        try:
-            text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
-        except ValueError:
-            name = f"messages[{i}].body"
-            raise _Invalid({name: f"'{name}' is not hexadecimal"}) from None
-        _, parts = sms_parts(text)
-        digest = _digest(msg.body)
+    for i, (msg, parts, digest) in enumerate(prepared):
+        assert msg.destinations is not None
         for j, dest in enumerate(msg.destinations):
             messages += 1
             parts_total += parts
@@ -831,6 +815,30 @@ def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int
         sim.stats.simulated += 1
         return 200, payload
     return 200, sim._remember(ctx, "sms_legacy", global_id, payload)
+
+
+def _legacy_message(i: int, msg: LegacyMessage) -> tuple[LegacyMessage, int, str]:
+    """Check message ``i`` of a legacy send; return it with its SMS parts and content digest."""
+    errors = {
+        f"messages[{i}].{name}": f"'messages[{i}].{name}' can't be blank"
+        for name, v in (("destinations", msg.destinations), ("sender", msg.sender))
+        if not v
+    }
+    if msg.body is None or msg.body == "":
+        errors[f"messages[{i}].body"] = f"'messages[{i}].body' can't be blank"
+    if errors:
+        raise _Invalid(errors)
+    assert msg.body is not None
+    if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
+        name = f"messages[{i}].ids"
+        raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
+    try:
+        text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
+    except ValueError:
+        name = f"messages[{i}].body"
+        raise _Invalid({name: f"'{name}' is not hexadecimal"}) from None
+    _, parts = sms_parts(text)
+    return msg, parts, _digest(msg.body)
 
 
 @_ROUTER.route("GET", "/services/sms/credit")
