@@ -313,6 +313,128 @@ async def test_strict_parsing_answers_jsend(
     assert sim.stats.bad_requests == 1
 
 
+WA_TEMPLATE = {"destination": "+39", "phoneNumberId": 5, "template": {"id": 1}}
+FALLBACK_SMS = {"sender": "Me", "text": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("fallback_rcs", "field"),
+    [
+        pytest.param({"agentId": 10}, "fallbackRcs.templateId", id="neither"),
+        pytest.param(
+            {"agentId": 10, "templateId": 9, "type": "TEXT", "body": {"text": "x"}},
+            "fallbackRcs.templateId",
+            id="both",
+        ),
+        pytest.param({"agentId": 10, "body": {"text": "x"}}, "fallbackRcs.type", id="body-no-type"),
+        pytest.param(
+            {"agentId": 10, "templateId": 9, "type": "TEXT"}, "fallbackRcs.type", id="type-no-body"
+        ),
+        pytest.param(
+            {"agentId": 10, "type": "VIDEO", "body": {"text": "x"}},
+            "fallbackRcs.type",
+            id="unknown-type",
+        ),
+    ],
+)
+async def test_fallback_rcs_needs_template_or_typed_body(
+    sim_client: tuple[Simulator, httpx.AsyncClient], fallback_rcs: dict[str, Any], field: str
+) -> None:
+    """fallbackRcs is agentId plus exactly one of templateId or type + body; anything else is a
+    400 naming the field, and nothing is processed."""
+    sim, client = sim_client
+    body = {**WA_TEMPLATE, "fallbackRcs": fallback_rcs, "fallbackSms": FALLBACK_SMS}
+    r = await client.post("/message-server/whatsapp/send", json=body)
+    assert r.status_code == 400
+    assert field in r.json()["data"], r.json()
+    assert sim.processed == []
+
+
+@pytest.mark.parametrize(
+    "fallback_rcs",
+    [
+        pytest.param({"agentId": 10, "templateId": 9}, id="template"),
+        pytest.param({"agentId": 10, "type": "TEXT", "body": {"text": "x"}}, id="typed-body"),
+    ],
+)
+async def test_fallback_rcs_valid_forms(
+    sim_client: tuple[Simulator, httpx.AsyncClient], fallback_rcs: dict[str, Any]
+) -> None:
+    """Both documented forms of fallbackRcs are accepted."""
+    sim, client = sim_client
+    body = {**WA_TEMPLATE, "fallbackRcs": fallback_rcs, "fallbackSms": FALLBACK_SMS}
+    r = await client.post("/message-server/whatsapp/send", json=body)
+    assert r.status_code == 200, r.json()
+    assert len(sim.processed) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        pytest.param(
+            "/message-server/sms/send",
+            {**SMS, "scheduledDate": "2024-12-20T09:00:00+01:00"},
+            "scheduledDate",
+            id="sms-iso",
+        ),
+        pytest.param(
+            "/message-server/rcs/send",
+            {"destination": "+39", "agentId": 1, "templateId": 2, "scheduledDate": "tomorrow"},
+            "scheduledDate",
+            id="rcs-words",
+        ),
+        pytest.param(
+            "/message-server/whatsapp/send",
+            {**WA_TEMPLATE, "scheduledDate": "2024-12-20 09:00:00+0100"},
+            "scheduledDate",
+            id="whatsapp-no-millis",
+        ),
+        pytest.param(
+            "/services/sms/send",
+            {
+                "messages": [
+                    {"destinations": ["+39"], "sender": "S", "body": "b"},
+                    {
+                        "destinations": ["+39"],
+                        "sender": "S",
+                        "body": "b",
+                        "scheduling": "2024-12-20 09:00:00.000",
+                    },
+                ]
+            },
+            "messages[1].scheduling",
+            id="legacy-no-offset",
+        ),
+    ],
+)
+async def test_scheduled_dates_must_use_the_documented_format(
+    sim_client: tuple[Simulator, httpx.AsyncClient], path: str, body: dict[str, Any], field: str
+) -> None:
+    """scheduledDate / scheduling must be ``yyyy-MM-dd HH:mm:ss.SSSZ``; another format is a 400
+    naming the field, and nothing is processed."""
+    sim, client = sim_client
+    r = await client.post(path, json=body)
+    assert r.status_code == 400
+    assert field in r.json()["data"], r.json()
+    assert sim.processed == []
+
+
+async def test_scheduled_date_in_the_documented_format_is_accepted(
+    sim_client: tuple[Simulator, httpx.AsyncClient],
+) -> None:
+    """The reference's own example date is accepted on the send APIs and the legacy API."""
+    sim, client = sim_client
+    when = "2024-12-20 09:00:00.000+0100"
+    r = await client.post("/message-server/sms/send", json={**SMS, "scheduledDate": when})
+    assert r.status_code == 200, r.json()
+    legacy = {
+        "messages": [{"destinations": ["+39"], "sender": "S", "body": "b", "scheduling": when}]
+    }
+    r = await client.post("/services/sms/send", json=legacy)
+    assert r.status_code == 200, r.json()
+    assert len(sim.processed) == 2
+
+
 async def test_blank_field_message(sim_client: tuple[Simulator, httpx.AsyncClient]) -> None:
     """A blank required field reads like the platform's message."""
     _, client = sim_client

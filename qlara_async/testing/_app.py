@@ -26,12 +26,14 @@ import binascii
 import hashlib
 import math
 import random
+import re
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl
 
@@ -42,6 +44,7 @@ from .._config import RateLimit
 from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
 from ._requests import (
+    FallbackRcs,
     LegacyMessage,
     LegacySendRequest,
     RcsSendRequest,
@@ -649,6 +652,24 @@ def _require(**values: Any) -> None:
         raise _Invalid(errors)
 
 
+# yyyy-MM-dd HH:mm:ss.SSSZ, the one format the reference gives for scheduled dates.
+_SCHEDULED: Final = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}")
+
+
+def _check_scheduled(value: str | None, name: str) -> None:
+    if value is None:
+        return
+    try:
+        if not _SCHEDULED.fullmatch(value):
+            raise ValueError(value)
+        datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f%z")  # a real date and time
+    except ValueError:
+        raise _Invalid({name: f"'{name}' must be formatted yyyy-MM-dd HH:mm:ss.SSSZ"}) from None
+
+
+_RCS_TYPES: Final = ("TEXT", "CARD", "CAROUSEL")
+
+
 # GSM 03.38: the basic set costs one septet per character, the extension set two; anything else
 # forces UCS-2. Parts follow the usual 160/153 and 70/67 split.
 _GSM_BASIC: Final = frozenset(
@@ -718,6 +739,7 @@ def _sms_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, A
     req: SmsSendRequest = _decode(_sms_decoder, ctx.body)
     _require(destination=req.destination, sender=req.sender, body=req.body)
     assert req.destination is not None and req.body is not None
+    _check_scheduled(req.scheduled_date, "scheduledDate")
     unicode, parts = sms_parts(_fill(req.body, req.placeholders))
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
@@ -737,8 +759,9 @@ def _rcs_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, A
     assert req.destination is not None
     if (req.body is None) == (req.template_id is None):
         raise _Invalid({"body": "exactly one of 'body' or 'templateId' is required"})
-    if req.body is not None and req.body.type not in ("TEXT", "CARD", "CAROUSEL"):
+    if req.body is not None and req.body.type not in _RCS_TYPES:
         raise _Invalid({"body.type": "'body.type' must be TEXT, CARD or CAROUSEL"})
+    _check_scheduled(req.scheduled_date, "scheduledDate")
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
         return {"rcs": {"accepted": accepted, "reasons": reasons}, "sms": None, "whatsapp": None}
@@ -769,8 +792,13 @@ def _whatsapp_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[i
             raise _Invalid({f"body.{unknown[0]}": f"'body.{unknown[0]}' is not a known field"})
         if len(kinds) != 1:
             raise _Invalid({"body": "'body' must contain exactly one content object"})
-    if req.fallback_rcs is not None and req.fallback_sms is None:
-        raise _Invalid({"fallbackSms": "'fallbackSms' is required when 'fallbackRcs' is present"})
+    if req.fallback_rcs is not None:
+        if req.fallback_sms is None:
+            raise _Invalid(
+                {"fallbackSms": "'fallbackSms' is required when 'fallbackRcs' is present"}
+            )
+        _check_fallback_rcs(req.fallback_rcs)
+    _check_scheduled(req.scheduled_date, "scheduledDate")
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
         wa = {"accepted": accepted, "reasons": reasons}
@@ -781,6 +809,19 @@ def _whatsapp_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[i
     return _send_common(
         sim, ctx, "whatsapp", req.message_id, req.destination, req.simulation, digest, result
     )
+
+
+def _check_fallback_rcs(fb: FallbackRcs) -> None:
+    """``agentId`` plus exactly one of ``templateId`` or ``type`` + ``body``."""
+    if (fb.template_id is None) == (fb.body is None):
+        name = "fallbackRcs.templateId"
+        raise _Invalid({name: f"exactly one of '{name}' or 'fallbackRcs.body' is required"})
+    if fb.body is not None and fb.type is None:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' is required with 'body'"})
+    if fb.body is None and fb.type is not None:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' goes with 'body' only"})
+    if fb.type is not None and fb.type not in _RCS_TYPES:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' must be TEXT, CARD or CAROUSEL"})
 
 
 @_ROUTER.route("POST", "/services/sms/send")
@@ -832,6 +873,7 @@ def _legacy_message(i: int, msg: LegacyMessage) -> tuple[LegacyMessage, int, str
     if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
         name = f"messages[{i}].ids"
         raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
+    _check_scheduled(msg.scheduling, f"messages[{i}].scheduling")
     try:
         text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
     except ValueError:
