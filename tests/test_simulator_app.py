@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from qlara_async._clock import ManualClock
@@ -312,6 +313,128 @@ async def test_strict_parsing_answers_jsend(
     assert sim.stats.bad_requests == 1
 
 
+WA_TEMPLATE = {"destination": "+39", "phoneNumberId": 5, "template": {"id": 1}}
+FALLBACK_SMS = {"sender": "Me", "text": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("fallback_rcs", "field"),
+    [
+        pytest.param({"agentId": 10}, "fallbackRcs.templateId", id="neither"),
+        pytest.param(
+            {"agentId": 10, "templateId": 9, "type": "TEXT", "body": {"text": "x"}},
+            "fallbackRcs.templateId",
+            id="both",
+        ),
+        pytest.param({"agentId": 10, "body": {"text": "x"}}, "fallbackRcs.type", id="body-no-type"),
+        pytest.param(
+            {"agentId": 10, "templateId": 9, "type": "TEXT"}, "fallbackRcs.type", id="type-no-body"
+        ),
+        pytest.param(
+            {"agentId": 10, "type": "VIDEO", "body": {"text": "x"}},
+            "fallbackRcs.type",
+            id="unknown-type",
+        ),
+    ],
+)
+async def test_fallback_rcs_needs_template_or_typed_body(
+    sim_client: tuple[Simulator, httpx.AsyncClient], fallback_rcs: dict[str, Any], field: str
+) -> None:
+    """fallbackRcs is agentId plus exactly one of templateId or type + body; anything else is a
+    400 naming the field, and nothing is processed."""
+    sim, client = sim_client
+    body = {**WA_TEMPLATE, "fallbackRcs": fallback_rcs, "fallbackSms": FALLBACK_SMS}
+    r = await client.post("/message-server/whatsapp/send", json=body)
+    assert r.status_code == 400
+    assert field in r.json()["data"], r.json()
+    assert sim.processed == []
+
+
+@pytest.mark.parametrize(
+    "fallback_rcs",
+    [
+        pytest.param({"agentId": 10, "templateId": 9}, id="template"),
+        pytest.param({"agentId": 10, "type": "TEXT", "body": {"text": "x"}}, id="typed-body"),
+    ],
+)
+async def test_fallback_rcs_valid_forms(
+    sim_client: tuple[Simulator, httpx.AsyncClient], fallback_rcs: dict[str, Any]
+) -> None:
+    """Both documented forms of fallbackRcs are accepted."""
+    sim, client = sim_client
+    body = {**WA_TEMPLATE, "fallbackRcs": fallback_rcs, "fallbackSms": FALLBACK_SMS}
+    r = await client.post("/message-server/whatsapp/send", json=body)
+    assert r.status_code == 200, r.json()
+    assert len(sim.processed) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        pytest.param(
+            "/message-server/sms/send",
+            {**SMS, "scheduledDate": "2024-12-20T09:00:00+01:00"},
+            "scheduledDate",
+            id="sms-iso",
+        ),
+        pytest.param(
+            "/message-server/rcs/send",
+            {"destination": "+39", "agentId": 1, "templateId": 2, "scheduledDate": "tomorrow"},
+            "scheduledDate",
+            id="rcs-words",
+        ),
+        pytest.param(
+            "/message-server/whatsapp/send",
+            {**WA_TEMPLATE, "scheduledDate": "2024-12-20 09:00:00+0100"},
+            "scheduledDate",
+            id="whatsapp-no-millis",
+        ),
+        pytest.param(
+            "/services/sms/send",
+            {
+                "messages": [
+                    {"destinations": ["+39"], "sender": "S", "body": "b"},
+                    {
+                        "destinations": ["+39"],
+                        "sender": "S",
+                        "body": "b",
+                        "scheduling": "2024-12-20 09:00:00.000",
+                    },
+                ]
+            },
+            "messages[1].scheduling",
+            id="legacy-no-offset",
+        ),
+    ],
+)
+async def test_scheduled_dates_must_use_the_documented_format(
+    sim_client: tuple[Simulator, httpx.AsyncClient], path: str, body: dict[str, Any], field: str
+) -> None:
+    """scheduledDate / scheduling must be ``yyyy-MM-dd HH:mm:ss.SSSZ``; another format is a 400
+    naming the field, and nothing is processed."""
+    sim, client = sim_client
+    r = await client.post(path, json=body)
+    assert r.status_code == 400
+    assert field in r.json()["data"], r.json()
+    assert sim.processed == []
+
+
+async def test_scheduled_date_in_the_documented_format_is_accepted(
+    sim_client: tuple[Simulator, httpx.AsyncClient],
+) -> None:
+    """The reference's own example date is accepted on the send APIs and the legacy API."""
+    sim, client = sim_client
+    when = "2024-12-20 09:00:00.000+0100"
+    r = await client.post("/message-server/sms/send", json={**SMS, "scheduledDate": when})
+    assert r.status_code == 200, r.json()
+    legacy = {
+        "messages": [{"destinations": ["+39"], "sender": "S", "body": "b", "scheduling": when}]
+    }
+    r = await client.post("/services/sms/send", json=legacy)
+    assert r.status_code == 200, r.json()
+    assert len(sim.processed) == 2
+
+
 async def test_blank_field_message(sim_client: tuple[Simulator, httpx.AsyncClient]) -> None:
     """A blank required field reads like the platform's message."""
     _, client = sim_client
@@ -352,6 +475,57 @@ async def test_dedupe_is_per_api_key(clock: ManualClock) -> None:
         async with client_for(sim, **{"X-Api-Key": key}) as client:
             await client.post("/message-server/sms/send", json={**SMS, "messageId": "same"})
     assert [p.key for p in sim.processed] == ["k1", "k2"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "channel"),
+    [
+        pytest.param(
+            "/message-server/rcs/send",
+            {"destination": "+39320", "agentId": 10, "templateId": 42, "messageId": "same"},
+            "rcs",
+            id="rcs",
+        ),
+        pytest.param(
+            "/message-server/whatsapp/send",
+            {
+                "destination": "+39320",
+                "phoneNumberId": 5,
+                "template": {"id": 1},
+                "messageId": "same",
+            },
+            "whatsapp",
+            id="whatsapp",
+        ),
+        pytest.param(
+            "/services/sms/send",
+            {
+                "globalId": "same",
+                "messages": [{"destinations": ["+391"], "sender": "S", "body": "b"}],
+            },
+            "sms_legacy",
+            id="legacy-global-id",
+        ),
+    ],
+)
+async def test_dedupe_is_per_endpoint(
+    sim_client: tuple[Simulator, httpx.AsyncClient],
+    path: str,
+    body: dict[str, Any],
+    channel: str,
+) -> None:
+    """An id an SMS send already used is a new message on another endpoint: processed on its own,
+    not answered from the SMS's cache; a repeat on that endpoint is de-duplicated there."""
+    sim, client = sim_client
+    sms = await client.post("/message-server/sms/send", json={**SMS, "messageId": "same"})
+    other = await client.post(path, json=body)
+    assert other.status_code == 200
+    assert other.json() != sms.json()
+    assert [p.channel for p in sim.processed] == ["sms", channel]
+    assert sim.stats.duplicates == 0
+    again = await client.post(path, json=body)
+    assert again.json() == other.json()
+    assert (sim.stats.processed, sim.stats.duplicates) == (2, 1)
 
 
 # ----------------------------------------------------------------------------- rate limiting
@@ -581,6 +755,37 @@ def test_legacy_bad_hex_body_is_a_field_error() -> None:
     assert r.status == 400
     assert "messages[0].body" in r.json()["data"]
     assert r.header("x-request-id")
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param(
+            {"destinations": ["+392"], "sender": "S", "body": "zz", "hexBody": True}, id="bad-hex"
+        ),
+        pytest.param({"destinations": ["+392"], "sender": "S"}, id="missing-body"),
+        pytest.param(
+            {"destinations": ["+392"], "ids": ["x", "y"], "sender": "S", "body": "b"},
+            id="ids-length",
+        ),
+    ],
+)
+def test_legacy_send_is_all_or_nothing(second: dict[str, Any]) -> None:
+    """A legacy send whose second message is invalid is a 400 that processes and remembers
+    nothing: the valid first message is not recorded, and the globalId stays free."""
+    sim = Simulator()
+    hdrs = [("X-Api-Key", "test-key")]
+    first = {"destinations": ["+391"], "sender": "S", "body": "b"}
+    bad = msgspec.json.encode({"globalId": "g", "messages": [first, second]})
+    r = sim.handle("POST", "/api/services/sms/send", headers=hdrs, body=bad)
+    assert r.status == 400
+    assert r.json()["status"] == "fail"
+    assert (sim.processed, sim.stats.processed) == ([], 0)
+    good = msgspec.json.encode({"globalId": "g", "messages": [first]})
+    r = sim.handle("POST", "/api/services/sms/send", headers=hdrs, body=good)
+    assert r.json()["processedMessages"] == 1
+    assert [p.destination for p in sim.processed] == ["+391"]
+    assert sim.stats.duplicates == 0
 
 
 def test_router_prefers_literals_then_backtracks() -> None:

@@ -2,8 +2,9 @@
 
 It serves the send APIs (SMS Universal and Legacy, RCS, WhatsApp), credit, WhatsApp phone numbers
 and media URLs under ``/api``; enforces a :class:`~qlara_async.RateLimit` per API key with one of
-four server models; de-duplicates sends by ``messageId``; injects seeded faults; and logs every
-arrival and processed message so tests and benchmarks can check what really happened.
+four server models; de-duplicates sends by ``messageId`` per API key and endpoint; injects seeded
+faults; and logs every arrival and processed message so tests and benchmarks can check what
+really happened.
 
 In process::
 

@@ -11,7 +11,8 @@ simulator):
 5. rate limit: storm (429 until it ends), then the key's model (429 when refused; refused
    requests use no budget);
 6. ``status_503`` / ``status_500`` faults;
-7. the handler: strict parsing (400 JSend), de-duplication by ``messageId``, processing;
+7. the handler: strict parsing (400 JSend), de-duplication by ``messageId`` (``globalId`` for a
+   legacy send) per API key and endpoint, processing;
 8. ``drop`` / ``slow`` faults act on the response.
 
 Handlers are plain functions registered on a :class:`~qlara_async.testing._router.Router`; adding
@@ -25,12 +26,14 @@ import binascii
 import hashlib
 import math
 import random
+import re
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl
 
@@ -41,6 +44,8 @@ from .._config import RateLimit
 from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
 from ._requests import (
+    FallbackRcs,
+    LegacyMessage,
     LegacySendRequest,
     RcsSendRequest,
     SmsSendRequest,
@@ -311,7 +316,9 @@ class Simulator:
             self.stats = Stats()
             self.arrivals: list[Arrival] = []
             self.processed: list[ProcessedMessage] = []
-            self._seen: dict[tuple[str, str], bytes] = {}
+            # (API key, channel, id): ids are the caller's per endpoint, so an RCS send reusing
+            # an SMS messageId is a different message, not a duplicate of the SMS.
+            self._seen: dict[tuple[str, str, str], bytes] = {}
             self._models: dict[str, RateModel] = {}
             self._rng = random.Random(self._seed)
 
@@ -585,10 +592,10 @@ class Simulator:
 
     # ----------------------------------------------------------------- helpers for handlers
 
-    def _seen_result(self, ctx: _Ctx, message_id: str | None) -> bytes | None:
+    def _seen_result(self, ctx: _Ctx, channel: str, message_id: str | None) -> bytes | None:
         if message_id is None:
             return None
-        found = self._seen.get((ctx.key, message_id))
+        found = self._seen.get((ctx.key, channel, message_id))
         if found is not None:
             self.stats.duplicates += 1
         return found
@@ -607,9 +614,9 @@ class Simulator:
             ProcessedMessage(message_id, channel, destination, digest, ctx.now, ctx.key, accepted)
         )
 
-    def _remember(self, ctx: _Ctx, message_id: str, payload: Any) -> bytes:
+    def _remember(self, ctx: _Ctx, channel: str, message_id: str, payload: Any) -> bytes:
         raw = _encode(payload)
-        self._seen[(ctx.key, message_id)] = raw
+        self._seen[(ctx.key, channel, message_id)] = raw
         return raw
 
 
@@ -643,6 +650,24 @@ def _require(**values: Any) -> None:
     errors = {name: f"'{name}' can't be blank" for name, v in values.items() if v in (None, "", [])}
     if errors:
         raise _Invalid(errors)
+
+
+# yyyy-MM-dd HH:mm:ss.SSSZ, the one format the reference gives for scheduled dates.
+_SCHEDULED: Final = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}")
+
+
+def _check_scheduled(value: str | None, name: str) -> None:
+    if value is None:
+        return
+    try:
+        if not _SCHEDULED.fullmatch(value):
+            raise ValueError(value)
+        datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f%z")  # a real date and time
+    except ValueError:
+        raise _Invalid({name: f"'{name}' must be formatted yyyy-MM-dd HH:mm:ss.SSSZ"}) from None
+
+
+_RCS_TYPES: Final = ("TEXT", "CARD", "CAROUSEL")
 
 
 # GSM 03.38: the basic set costs one septet per character, the extension set two; anything else
@@ -690,7 +715,7 @@ def _send_common(
     result: Callable[[bool, list[str]], dict[str, Any]],
 ) -> tuple[int, Any]:
     """De-duplicate, process and remember one single-destination send."""
-    seen = sim._seen_result(ctx, message_id)
+    seen = sim._seen_result(ctx, channel, message_id)
     if seen is not None:
         return 200, seen
     mid = message_id or str(uuid.uuid4())
@@ -706,7 +731,7 @@ def _send_common(
         sim.stats.simulated += 1
         return 200, payload
     sim._record(ctx, mid, channel, destination, digest, accepted)
-    return 200, sim._remember(ctx, mid, payload)
+    return 200, sim._remember(ctx, channel, mid, payload)
 
 
 @_ROUTER.route("POST", "/message-server/sms/send")
@@ -714,6 +739,7 @@ def _sms_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, A
     req: SmsSendRequest = _decode(_sms_decoder, ctx.body)
     _require(destination=req.destination, sender=req.sender, body=req.body)
     assert req.destination is not None and req.body is not None
+    _check_scheduled(req.scheduled_date, "scheduledDate")
     unicode, parts = sms_parts(_fill(req.body, req.placeholders))
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
@@ -733,8 +759,9 @@ def _rcs_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, A
     assert req.destination is not None
     if (req.body is None) == (req.template_id is None):
         raise _Invalid({"body": "exactly one of 'body' or 'templateId' is required"})
-    if req.body is not None and req.body.type not in ("TEXT", "CARD", "CAROUSEL"):
+    if req.body is not None and req.body.type not in _RCS_TYPES:
         raise _Invalid({"body.type": "'body.type' must be TEXT, CARD or CAROUSEL"})
+    _check_scheduled(req.scheduled_date, "scheduledDate")
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
         return {"rcs": {"accepted": accepted, "reasons": reasons}, "sms": None, "whatsapp": None}
@@ -765,8 +792,13 @@ def _whatsapp_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[i
             raise _Invalid({f"body.{unknown[0]}": f"'body.{unknown[0]}' is not a known field"})
         if len(kinds) != 1:
             raise _Invalid({"body": "'body' must contain exactly one content object"})
-    if req.fallback_rcs is not None and req.fallback_sms is None:
-        raise _Invalid({"fallbackSms": "'fallbackSms' is required when 'fallbackRcs' is present"})
+    if req.fallback_rcs is not None:
+        if req.fallback_sms is None:
+            raise _Invalid(
+                {"fallbackSms": "'fallbackSms' is required when 'fallbackRcs' is present"}
+            )
+        _check_fallback_rcs(req.fallback_rcs)
+    _check_scheduled(req.scheduled_date, "scheduledDate")
 
     def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
         wa = {"accepted": accepted, "reasons": reasons}
@@ -779,38 +811,34 @@ def _whatsapp_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[i
     )
 
 
+def _check_fallback_rcs(fb: FallbackRcs) -> None:
+    """``agentId`` plus exactly one of ``templateId`` or ``type`` + ``body``."""
+    if (fb.template_id is None) == (fb.body is None):
+        name = "fallbackRcs.templateId"
+        raise _Invalid({name: f"exactly one of '{name}' or 'fallbackRcs.body' is required"})
+    if fb.body is not None and fb.type is None:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' is required with 'body'"})
+    if fb.body is None and fb.type is not None:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' goes with 'body' only"})
+    if fb.type is not None and fb.type not in _RCS_TYPES:
+        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' must be TEXT, CARD or CAROUSEL"})
+
+
 @_ROUTER.route("POST", "/services/sms/send")
 def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
     req: LegacySendRequest = _decode(_legacy_decoder, ctx.body)
     _require(messages=req.messages)
     assert req.messages is not None
-    for i, msg in enumerate(req.messages):
-        errors = {
-            f"messages[{i}].{name}": f"'messages[{i}].{name}' can't be blank"
-            for name, v in (("destinations", msg.destinations), ("sender", msg.sender))
-            if not v
-        }
-        if msg.body is None or msg.body == "":
-            errors[f"messages[{i}].body"] = f"'messages[{i}].body' can't be blank"
-        if errors:
-            raise _Invalid(errors)
-        if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
-            name = f"messages[{i}].ids"
-            raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
-    seen = sim._seen_result(ctx, req.global_id)
+    # Validate every message before recording any: a request answered 400 must leave nothing
+    # processed, or a client that fixes and resends it would see its first messages twice.
+    prepared = [_legacy_message(i, msg) for i, msg in enumerate(req.messages)]
+    seen = sim._seen_result(ctx, "sms_legacy", req.global_id)
     if seen is not None:
         return 200, seen
     global_id = req.global_id or str(uuid.uuid4())
     messages = parts_total = 0
-    for i, msg in enumerate(req.messages):
-        assert msg.destinations is not None and msg.body is not None
-        try:
-            text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
-        except ValueError:
-            name = f"messages[{i}].body"
-            raise _Invalid({name: f"'{name}' is not hexadecimal"}) from None
-        _, parts = sms_parts(text)
-        digest = _digest(msg.body)
+    for i, (msg, parts, digest) in enumerate(prepared):
+        assert msg.destinations is not None
         for j, dest in enumerate(msg.destinations):
             messages += 1
             parts_total += parts
@@ -827,7 +855,32 @@ def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int
     if req.simulation:
         sim.stats.simulated += 1
         return 200, payload
-    return 200, sim._remember(ctx, global_id, payload)
+    return 200, sim._remember(ctx, "sms_legacy", global_id, payload)
+
+
+def _legacy_message(i: int, msg: LegacyMessage) -> tuple[LegacyMessage, int, str]:
+    """Check message ``i`` of a legacy send; return it with its SMS parts and content digest."""
+    errors = {
+        f"messages[{i}].{name}": f"'messages[{i}].{name}' can't be blank"
+        for name, v in (("destinations", msg.destinations), ("sender", msg.sender))
+        if not v
+    }
+    if msg.body is None or msg.body == "":
+        errors[f"messages[{i}].body"] = f"'messages[{i}].body' can't be blank"
+    if errors:
+        raise _Invalid(errors)
+    assert msg.body is not None
+    if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
+        name = f"messages[{i}].ids"
+        raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
+    _check_scheduled(msg.scheduling, f"messages[{i}].scheduling")
+    try:
+        text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
+    except ValueError:
+        name = f"messages[{i}].body"
+        raise _Invalid({name: f"'{name}' is not hexadecimal"}) from None
+    _, parts = sms_parts(text)
+    return msg, parts, _digest(msg.body)
 
 
 @_ROUTER.route("GET", "/services/sms/credit")
