@@ -13,9 +13,11 @@ from __future__ import annotations
 from ._client import AsyncQlara
 from ._clock import AnyioClock, Clock, ManualClock
 from ._config import RateLimit, RetryPolicy
+from ._constants import NOT_GIVEN, NotGiven
 from ._exceptions import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -30,7 +32,8 @@ from ._exceptions import (
     ValidationError,
 )
 from ._limiter import Limiter, LocalLimiter, NullLimiter, Permit
-from ._transport import APIResponseValidationError, RequestStats
+from ._response import RawResponse
+from ._transport import RequestStats
 from ._version import __version__
 from .bulk import BulkReport, Outcome
 from .models import (
@@ -98,7 +101,9 @@ __all__ = [
     "LocalLimiter",
     "ManualClock",
     "Message",
+    "NOT_GIVEN",
     "NotFoundError",
+    "NotGiven",
     "NullLimiter",
     "Outcome",
     "PermissionDeniedError",
@@ -108,6 +113,7 @@ __all__ = [
     "QlaraError",
     "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "RcsBody",
     "RcsCard",
     "RcsCardBody",

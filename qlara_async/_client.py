@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import ipaddress
 import logging
-import math
 import os
 import platform
-from functools import cached_property, partial
+from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import httpx
 
 from ._clock import AnyioClock, Clock
-from ._config import RateLimit, RetryPolicy
+from ._config import CallOptions, RateLimit, RetryPolicy, check_timeout
 from ._constants import (
     API_KEY_HEADER,
     DEFAULT_BASE_URL,
@@ -26,21 +27,31 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     ENV_API_KEY,
     ENV_BASE_URL,
+    NOT_GIVEN,
+    NotGiven,
 )
 from ._exceptions import ValidationError
 from ._limiter import Limiter, build_limiter
-from ._transport import AttemptGate, RequestStats, Transport, require_body
+from ._resource import Requester
+from ._response import RawResponse
+from ._transport import AttemptGate, RequestStats, Transport, capture_responses
 from ._version import __version__
-from .models import Message, PreparedMessage, SendResult, decode_send_result, prepare_message
+from .models import Message, PreparedMessage, SendResult
+from .resources.files import FilesResource
+from .resources.rcs import RcsResource
+from .resources.sms import SmsResource
+from .resources.whatsapp import WhatsAppResource
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Awaitable, Callable, Generator
 
     from .bulk import BulkResource
-    from .resources.files import FilesResource
-    from .resources.rcs import RcsResource
-    from .resources.sms import SmsResource
-    from .resources.whatsapp import WhatsAppResource
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_RESOURCES = ("sms", "rcs", "whatsapp", "files", "bulk")
+"""The cached resource properties (a ``with_options`` view rebuilds them)."""
 
 __all__ = ["AsyncQlara"]
 
@@ -150,27 +161,13 @@ def _check_base_url(base_url: object) -> str:
     return str(url).rstrip("/")
 
 
-def _check_timeout(timeout: object) -> httpx.Timeout:
-    """A float bounds connect, read and write, not the wait for a pooled connection: a bulk
-    job's concurrency may exceed the pool, and that wait is ours, not the server's."""
-    if isinstance(timeout, httpx.Timeout):
-        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
-    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        values = [timeout]
-    else:
+def _check_policy(policy: object) -> RetryPolicy:
+    if not isinstance(policy, RetryPolicy):
         raise ValidationError(
-            f"timeout must be a number of seconds or an httpx.Timeout, got"
-            f" {type(timeout).__name__}",
-            field="timeout",
+            f"retry_policy must be a RetryPolicy, got {type(policy).__name__}",
+            field="retry_policy",
         )
-    for value in values:
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValidationError(
-                f"timeout must be a finite number of seconds > 0, got {value!r}", field="timeout"
-            )
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    return httpx.Timeout(float(timeout), pool=None)
+    return policy
 
 
 def _user_agent() -> str:
@@ -207,7 +204,7 @@ class AsyncQlara:
         password: str | None = None,
         base_url: str | None = None,
         rate_limit: RateLimit | Limiter | None = RateLimit.PRODUCTION,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -265,16 +262,17 @@ class AsyncQlara:
             )
 
         if retry_policy is None:
-            retry_policy = RetryPolicy(max_retries=max_retries)
-        elif not isinstance(retry_policy, RetryPolicy):
-            raise ValidationError(
-                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}",
-                field="retry_policy",
+            retry_policy = RetryPolicy(
+                max_retries=DEFAULT_MAX_RETRIES
+                if isinstance(max_retries, NotGiven)
+                else max_retries
             )
-        elif max_retries != DEFAULT_MAX_RETRIES:
+        elif not isinstance(max_retries, NotGiven):
+            # "Not given" is told apart from the default value: max_retries=4 with a policy
+            # of 1 is a contradiction, not a no-op.
             raise ValidationError("pass max_retries or retry_policy, not both", field="max_retries")
-        self.retry_policy = retry_policy
-        self.timeout = _check_timeout(timeout)
+        self.retry_policy = retry_policy = _check_policy(retry_policy)
+        self.timeout = check_timeout(timeout)
         if (
             isinstance(max_response_size, bool)
             or not isinstance(max_response_size, int)
@@ -324,6 +322,7 @@ class AsyncQlara:
             redact=self._redact,
             max_response_size=max_response_size,
         )
+        self._api = Requester(self._transport)
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -346,7 +345,7 @@ class AsyncQlara:
         given a ``messageId`` if it has none (the caller's object is not changed), and retried
         under that same id.
         """
-        return await self._send_prepared(prepare_message(message))
+        return await self._api.send(message)
 
     async def _send_prepared(
         self,
@@ -356,75 +355,91 @@ class AsyncQlara:
         gate: AttemptGate | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> SendResult:
-        result: SendResult | None = await self._transport.request(
-            "POST",
-            prepared.path,
-            content=prepared.content,
-            decoder=partial(decode_send_result, message_id=prepared.message_id),
-            retry=True,
-            stats=stats,
-            gate=gate,
-            retry_policy=retry_policy,
+        # The bulk sender's way in, until it binds the send pipeline itself.
+        return await self._api.sender.send_prepared(
+            prepared, stats=stats, gate=gate, retry_policy=retry_policy
         )
-        return require_body(result, f"POST {prepared.path}")
 
-    async def _request(
+    # -- options and raw responses ---------------------------------------------------------
+
+    def with_options(
         self,
-        method: str,
-        path: str,
         *,
-        content: bytes | None = None,
-        params: Any = None,
-        decoder: Callable[[bytes], Any] | None = None,
-        retry: bool = True,
-        files: Any = None,
-        data: Any = None,
-        display_path: str | None = None,
-    ) -> Any:
-        """The generic request used by the resources."""
-        if params is not None:
-            params = {k: _param(v) for k, v in params.items() if v is not None}
-        return await self._transport.request(
-            method,
-            path,
-            content=content,
-            params=params,
-            decoder=decoder,
-            retry=retry,
-            files=files,
-            data=data,
-            display_path=display_path,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+    ) -> AsyncQlara:
+        """A view of this client whose calls use other options, e.g. a short deadline in a web
+        handler: ``await client.with_options(timeout=2.0, max_retries=1).sms.send(...)``.
+
+        The view shares the connections, the limiter (so the rate limit stays one budget) and
+        the credentials; closing either closes both. Options left out keep this client's.
+        """
+        base = self._api.options
+        policy = base.retry_policy or self.retry_policy
+        if not isinstance(retry_policy, NotGiven):
+            if not isinstance(max_retries, NotGiven):
+                raise ValidationError(
+                    "pass max_retries or retry_policy, not both", field="max_retries"
+                )
+            policy = _check_policy(retry_policy)
+        elif not isinstance(max_retries, NotGiven):
+            policy = dataclasses.replace(policy, max_retries=max_retries)
+        view = copy.copy(self)
+        # Resources are cached per instance: the view builds its own, bound to its options.
+        for name in _RESOURCES:
+            view.__dict__.pop(name, None)
+        view._api = self._api.with_options(
+            CallOptions(
+                timeout=base.timeout if isinstance(timeout, NotGiven) else check_timeout(timeout),
+                retry_policy=policy,
+            )
         )
+        return view
+
+    async def with_raw_response(
+        self,
+        method: Callable[P, Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> RawResponse[T]:
+        """Call ``method`` (any of this client's, e.g. ``client.sms.send``) and return its
+        result with the HTTP response it came from, for the ``X-Request-Id`` support asks for::
+
+            raw = await client.with_raw_response(client.sms.send, destination=..., ...)
+            print(raw.request_id, raw.status_code, raw.headers["date"], raw.parsed.message_id)
+        """
+        with capture_responses() as responses:
+            parsed = await method(*args, **kwargs)
+        if not responses:
+            raise ValidationError(
+                "with_raw_response needs a method that makes a request (e.g. client.sms.send)",
+                field="method",
+            )
+        return RawResponse(parsed, responses[-1], attempts=len(responses))
 
     # -- resources -------------------------------------------------------------------------
 
     @cached_property
     def sms(self) -> SmsResource:
         """SMS: Universal send, Legacy multi-recipient send, credit."""
-        from .resources.sms import SmsResource
-
-        return SmsResource(self)
+        return SmsResource(self._api)
 
     @cached_property
     def rcs(self) -> RcsResource:
         """RCS: send."""
-        from .resources.rcs import RcsResource
-
-        return RcsResource(self)
+        return RcsResource(self._api)
 
     @cached_property
     def whatsapp(self) -> WhatsAppResource:
         """WhatsApp: send, phone numbers."""
-        from .resources.whatsapp import WhatsAppResource
-
-        return WhatsAppResource(self)
+        return WhatsAppResource(self._api)
 
     @cached_property
     def files(self) -> FilesResource:
         """Download URLs for media received in inbound messages."""
-        from .resources.files import FilesResource
-
-        return FilesResource(self)
+        return FilesResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
@@ -471,12 +486,3 @@ class AsyncQlara:
             f"auth={getattr(self, 'auth_method', None)!r}, "
             f"limiter={getattr(self, '_limiter', None)!r})"
         )
-
-
-def _param(value: Any) -> Any:
-    """Query values as the API spells them: booleans lowercase, sequences comma-joined."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(_param(v)) for v in value)
-    return value

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+import httpx
+
 from ._constants import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_MAX,
@@ -16,7 +18,7 @@ from ._constants import (
 )
 from ._exceptions import ValidationError
 
-__all__ = ["RateLimit", "RetryPolicy"]
+__all__ = ["CallOptions", "RateLimit", "RetryPolicy", "check_timeout"]
 
 MAX_WINDOW_REQUESTS = 1_000_000_000
 """More requests than any window needs; bigger numbers only overflow the arithmetic."""
@@ -159,3 +161,35 @@ class RetryPolicy:
                 f"retry_ambiguous must be a bool, got {self.retry_ambiguous!r}",
                 field="retry_ambiguous",
             )
+
+
+def check_timeout(timeout: object) -> httpx.Timeout:
+    """``timeout`` as an ``httpx.Timeout``, checked. A float bounds connect, read and write, not the wait for a pooled connection: a bulk
+    job's concurrency may exceed the pool, and that wait is ours, not the server's."""
+    if isinstance(timeout, httpx.Timeout):
+        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        values = [timeout]
+    else:
+        raise ValidationError(
+            f"timeout must be a number of seconds or an httpx.Timeout, got"
+            f" {type(timeout).__name__}",
+            field="timeout",
+        )
+    for value in values:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValidationError(
+                f"timeout must be a finite number of seconds > 0, got {value!r}", field="timeout"
+            )
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(float(timeout), pool=None)
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """Options that one call (or a ``with_options`` view of the client) overrides; ``None``
+    keeps the client's."""
+
+    timeout: httpx.Timeout | None = None
+    retry_policy: RetryPolicy | None = None

@@ -31,3 +31,28 @@ DEFAULT_MAX_KEEPALIVE = 100
 
 API_KEY_HEADER = "X-Api-Key"
 REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class NotGiven:
+    """The type of ``NOT_GIVEN``: an option the caller did not pass (``None`` may mean
+    something, e.g. "no timeout"), as httpx's ``USE_CLIENT_DEFAULT`` and openai's ``NOT_GIVEN``."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+"""Marks an option left out, so a default can be told apart from a value equal to it."""

@@ -1,26 +1,210 @@
-"""The base of every resource class: one API area bound to the client's request path."""
+"""The base of every resource class, and the typed verbs it calls.
+
+A resource (``client.sms``, ``client.contacts`` ...) holds a ``Requester``: the transport bound
+to the client's options and any per-call overrides (``client.with_options(...)``). An endpoint is
+then a Struct for its body and response plus a short method::
+
+    async def get(self, id: int) -> Contact:
+        return await self._api.get(f"{_PATH}/{path_param('id', id)}", cast=Contact)
+
+Nothing here imports the client: the client assembles a ``Requester`` and hands it down.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from ._exceptions import ValidationError
+import msgspec
 
-if TYPE_CHECKING:
-    from ._client import AsyncQlara
+from ._config import CallOptions, RetryPolicy
+from ._exceptions import APIResponseValidationError, ValidationError
+from ._send import Sender
+from ._transport import Transport
+from .models import Message, SendResult, encode_body
 
-__all__ = ["Resource", "path_param"]
+__all__ = ["Requester", "Resource", "path_param", "query_value"]
+
+T = TypeVar("T")
+
+_NoneType = type(None)
+_DECODERS: dict[Any, Any] = {}
+
+
+def _decoder(cast: Any) -> Any:
+    """The decoder for ``cast``, built once per type (msgspec perf tips)."""
+    try:
+        return _DECODERS[cast]
+    except KeyError:
+        decode = _DECODERS[cast] = msgspec.json.Decoder(cast).decode
+        return decode
+
+
+class Requester:
+    """The typed verbs, bound to one transport and one set of call options."""
+
+    __slots__ = ("options", "sender", "transport")
+
+    def __init__(self, transport: Transport, options: CallOptions | None = None) -> None:
+        self.transport = transport
+        self.sender = Sender(transport)
+        self.options = options or CallOptions()
+
+    def with_options(self, options: CallOptions) -> Requester:
+        """The same transport with other call options."""
+        return Requester(self.transport, options)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy calls made through this requester use."""
+        return self.options.retry_policy or self.transport.retry_policy
+
+    async def send(self, message: Message) -> SendResult:
+        """Send one message through the send pipeline with these options."""
+        return await self.sender.send(
+            message, retry_policy=self.options.retry_policy, timeout=self.options.timeout
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast: type[T],
+        body: object = None,
+        params: Mapping[str, object] | None = None,
+        files: Any = None,
+        data: Mapping[str, Any] | None = None,
+        retry: bool = True,
+        display_path: str | None = None,
+        decoder: Callable[[bytes], T] | None = None,
+        empty: Callable[[], T] | None = None,
+    ) -> T:
+        """One call: ``body`` (a Struct, dict or list) encoded once as JSON, ``params`` in the
+        API's spelling, the answer decoded into ``cast`` (``type(None)`` for no body), or by
+        ``decoder`` for an answer whose shape the docs leave open; ``empty`` makes the value of
+        an empty answer (``204``), which is otherwise an ``APIResponseValidationError``.
+
+        ``retry=False`` is for calls that are not idempotent (a create): they are retried only
+        when the request surely did not arrive, and an ambiguous failure raises
+        ``APIConnectionError(ambiguous=True)``.
+        """
+        content = encode_body(body) if body is not None else None
+        query = _query(params) if params else None
+        result = await self.transport.request(
+            method,
+            path,
+            content=content,
+            params=query,
+            files=files,
+            data=data,
+            decoder=decoder
+            if decoder is not None
+            else None
+            if cast is _NoneType
+            else _decoder(cast),
+            retry=retry,
+            retry_policy=self.options.retry_policy,
+            display_path=display_path,
+            timeout=self.options.timeout,
+        )
+        if cast is _NoneType:
+            return None  # type: ignore[return-value]
+        if result is None:
+            if empty is not None:
+                return empty()
+            raise APIResponseValidationError(
+                f"{method} {display_path or path}: empty response body where the API documents one"
+            )
+        return result  # type: ignore[no-any-return]
+
+    async def get(
+        self,
+        path: str,
+        *,
+        cast: type[T],
+        params: Mapping[str, object] | None = None,
+        display_path: str | None = None,
+        decoder: Callable[[bytes], T] | None = None,
+        empty: Callable[[], T] | None = None,
+    ) -> T:
+        """``GET``: idempotent, retried on transient failures."""
+        return await self.request(
+            "GET",
+            path,
+            cast=cast,
+            params=params,
+            display_path=display_path,
+            decoder=decoder,
+            empty=empty,
+        )
+
+    async def post(
+        self,
+        path: str,
+        *,
+        cast: type[T],
+        body: object = None,
+        params: Mapping[str, object] | None = None,
+        files: Any = None,
+        data: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> T:
+        """``POST``: a create unless ``idempotent``, so not re-sent when it may have arrived."""
+        return await self.request(
+            "POST",
+            path,
+            cast=cast,
+            body=body,
+            params=params,
+            files=files,
+            data=data,
+            retry=idempotent,
+        )
+
+    async def put(self, path: str, *, cast: type[T], body: object = None) -> T:
+        """``PUT``: idempotent (the same body twice leaves the same state)."""
+        return await self.request("PUT", path, cast=cast, body=body)
+
+    async def patch(self, path: str, *, cast: type[T], body: object = None) -> T:
+        """``PATCH``: the API's patches set fields (or flags), so a repeat is harmless."""
+        return await self.request("PATCH", path, cast=cast, body=body)
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        cast: type[T] = _NoneType,  # type: ignore[assignment]
+        body: object = None,
+        display_path: str | None = None,
+    ) -> T:
+        """``DELETE``: idempotent (a repeat finds nothing left to delete)."""
+        return await self.request("DELETE", path, cast=cast, body=body, display_path=display_path)
 
 
 class Resource:
     """One area of the API (``client.sms``, ``client.contacts`` ...)."""
 
-    def __init__(self, client: AsyncQlara) -> None:
-        self._client = client
+    def __init__(self, api: Requester) -> None:
+        self._api = api
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def query_value(value: object) -> Any:
+    """A query value as the API spells it: booleans lowercase, sequences comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(query_value(v)) for v in value)
+    return value
+
+
+def _query(params: Mapping[str, object]) -> dict[str, Any]:
+    # None means "left out": the API applies its default.
+    return {k: query_value(v) for k, v in params.items() if v is not None}
 
 
 def path_param(name: str, value: object, *, safe: str = "") -> str:

@@ -201,7 +201,7 @@ async def test_secrets_never_shown(caplog: pytest.LogCaptureFixture) -> None:
         client, _, _ = make_client(handler, **{"api_key": None, **kwargs})
         texts = [repr(client), str(client)]
         async with client:
-            for call in (client.send(MESSAGE), client._request("GET", "/other")):
+            for call in (client.send(MESSAGE), client._api.get("/other", cast=dict)):
                 # Each call must fail (401, then refused connections): a call that returned
                 # would leave nothing to search, and the test would pass vacuously.
                 with pytest.raises(APIError) as info:

@@ -141,7 +141,7 @@ async def test_errors_pickle_without_the_secret() -> None:
     errors: list[QlaraError] = []
     async with client:
         # The 400 first: after the long 429 every call fails fast (a cooldown error, no response).
-        for call in (client._request("GET", "/x"), client.send(MESSAGE)):
+        for call in (client._api.get("/x", cast=dict), client.send(MESSAGE)):
             try:
                 await call
             except QlaraError as exc:

@@ -259,25 +259,25 @@ async def test_timeouts_exhausted_raise_api_timeout_error() -> None:
 
 
 async def test_non_idempotent_call_not_retried_on_5xx_or_ambiguity() -> None:
-    """retry=False: a 5xx or an ambiguous failure is final; a refused connection is not."""
+    """A create (POST): a 5xx or an ambiguous failure is final; a refused connection is not."""
     handler, seen = _sequence(httpx.Response(503))
     client, _, _ = make_client(handler)
     async with client:
         with pytest.raises(InternalServerError):
-            await client._request("POST", "/x", content=b"{}", retry=False)
+            await client._api.post("/x", body={}, cast=dict)
     assert len(seen) == 1
 
     handler, seen = _sequence(httpx.ReadError("gone"))
     client, _, _ = make_client(handler)
     async with client:
         with pytest.raises(APIConnectionError):
-            await client._request("POST", "/x", content=b"{}", retry=False)
+            await client._api.post("/x", body={}, cast=dict)
     assert len(seen) == 1
 
     handler, seen = _sequence(httpx.ConnectError("refused"), httpx.Response(201, json={"id": 1}))
     client, _, _ = make_client(handler)
     async with client:
-        assert await client._request("POST", "/x", content=b"{}", retry=False) == {"id": 1}
+        assert await client._api.post("/x", body={}, cast=dict) == {"id": 1}
     assert len(seen) == 2
 
 
@@ -305,7 +305,7 @@ async def test_empty_body_and_204_give_none() -> None:
     handler, _ = _sequence(httpx.Response(204))
     client, _, _ = make_client(handler)
     async with client:
-        assert await client._request("DELETE", "/thing/1") is None
+        assert await client._api.delete("/thing/1") is None
 
 
 async def test_query_params_spelled_as_the_api_wants() -> None:
@@ -313,7 +313,7 @@ async def test_query_params_spelled_as_the_api_wants() -> None:
     handler, seen = _sequence(httpx.Response(200, json={}))
     client, _, _ = make_client(handler)
     async with client:
-        await client._request("GET", "/x", params={"a": True, "b": [1, 2], "c": None, "d": 3})
+        await client._api.get("/x", params={"a": True, "b": [1, 2], "c": None, "d": 3}, cast=dict)
     assert seen[0].url.params == httpx.QueryParams({"a": "true", "b": "1,2", "d": "3"})
 
 

@@ -15,6 +15,7 @@ from ._prepare import (
     Message,
     PreparedLegacySms,
     PreparedMessage,
+    encode_body,
     prepare_legacy_sms,
     prepare_message,
     validate_message,
@@ -65,6 +66,7 @@ from .whatsapp import (
 )
 
 __all__ = [
+    "encode_body",
     "ChannelResults",
     "Credit",
     "FallbackRcs",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .._exceptions import ValidationError
 from .._resource import Resource, path_param
-from .._transport import require_body
 from ..models import decode_download_url
 
 __all__ = ["DEFAULT_EXPIRE_MINUTES", "FilesResource"]
@@ -39,7 +38,9 @@ class FilesResource(Resource):
                 field="expireMinutes",
             )
         path = f"/files/{path_param('mediaKey', media_key, safe='/')}"
-        result: str | None = await self._client._request(
-            "GET", path, params={"expireMinutes": expire_minutes}, decoder=decode_download_url
+        return await self._api.get(
+            path,
+            cast=str,
+            params={"expireMinutes": expire_minutes},
+            decoder=decode_download_url,
         )
-        return require_body(result, "GET /files/{mediaKey}")

@@ -48,4 +48,4 @@ class RcsResource(Resource):
             placeholders=placeholders,
             scheduled_date=scheduled_date,
         )
-        return await self._client.send(message)
+        return await self._api.send(message)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._resource import Resource
-from .._transport import require_body
 from ..models import (
     LEGACY_SMS_PATH,
     Credit,
@@ -16,8 +15,6 @@ from ..models import (
     ScheduledDate,
     SendResult,
     SmsMessage,
-    decode_credit,
-    decode_legacy_sms_result,
     prepare_legacy_sms,
 )
 
@@ -63,7 +60,7 @@ class SmsResource(Resource):
             scheduled_date=scheduled_date,
             skip_rcs_override=skip_rcs_override,
         )
-        return await self._client.send(message)
+        return await self._api.send(message)
 
     async def send_legacy(
         self,
@@ -94,14 +91,11 @@ class SmsResource(Resource):
                 skip_rcs_override=skip_rcs_override,
             )
         )
-        result: LegacySmsResult | None = await self._client._request(
-            "POST", LEGACY_SMS_PATH, content=prepared.content, decoder=decode_legacy_sms_result
+        # The globalId set before the first attempt makes a retry name the same session.
+        return await self._api.post(
+            LEGACY_SMS_PATH, body=prepared.request, cast=LegacySmsResult, idempotent=True
         )
-        return require_body(result, f"POST {LEGACY_SMS_PATH}")
 
     async def credit(self) -> Credit:
         """The SMS credit left on the account (``GET /services/sms/credit``)."""
-        result: Credit | None = await self._client._request(
-            "GET", _CREDIT_PATH, decoder=decode_credit
-        )
-        return require_body(result, f"GET {_CREDIT_PATH}")
+        return await self._api.get(_CREDIT_PATH, cast=Credit)

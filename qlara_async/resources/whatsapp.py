@@ -7,7 +7,6 @@ from functools import cached_property
 from typing import Any
 
 from .._resource import Resource, path_param
-from .._transport import require_body
 from ..models import (
     FallbackRcs,
     FallbackSms,
@@ -34,19 +33,16 @@ class PhoneNumbersResource(Resource):
 
         The endpoint is not paginated in the docs: one request returns every number.
         """
-        result: list[PhoneNumber] | None = await self._client._request(
-            "GET", _PHONE_NUMBERS_PATH, decoder=decode_phone_numbers
+        numbers = await self._api.get(
+            _PHONE_NUMBERS_PATH, cast=list[PhoneNumber], decoder=decode_phone_numbers, empty=list
         )
-        for number in result or ():
+        for number in numbers:
             yield number
 
     async def get(self, id: int) -> PhoneNumber:
         """One number's details (``GET /message-server/whatsapp/phone-numbers/{id}``)."""
         path = f"{_PHONE_NUMBERS_PATH}/{path_param('id', id)}"
-        result: PhoneNumber | None = await self._client._request(
-            "GET", path, decoder=decode_phone_number
-        )
-        return require_body(result, f"GET {path}")
+        return await self._api.get(path, cast=PhoneNumber, decoder=decode_phone_number)
 
 
 class WhatsAppResource(Resource):
@@ -55,7 +51,7 @@ class WhatsAppResource(Resource):
     @cached_property
     def phone_numbers(self) -> PhoneNumbersResource:
         """The account's WhatsApp Business numbers."""
-        return PhoneNumbersResource(self._client)
+        return PhoneNumbersResource(self._api)
 
     async def send(
         self,
@@ -94,4 +90,4 @@ class WhatsAppResource(Resource):
             fallback_rcs=fallback_rcs,
             fallback_sms=fallback_sms,
         )
-        return await self._client.send(message)
+        return await self._api.send(message)

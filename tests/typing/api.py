@@ -63,3 +63,14 @@ async def bulk() -> int:
             async for outcome in outcomes:
                 print(outcome.message_id)
         return report.accepted + report.rejected + report.failed
+
+
+async def per_call_options_and_raw_responses(client: AsyncQlara) -> str | None:
+    quick: AsyncQlara = client.with_options(timeout=2.0, max_retries=1)
+    raw = await quick.with_raw_response(
+        quick.sms.send, destination="+393201234567", sender="MyBrand", body="Ciao"
+    )
+    result: SendResult = raw.parsed
+    status: int = raw.status_code
+    print(result.message_id, status)
+    return raw.request_id
