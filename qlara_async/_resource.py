@@ -20,6 +20,7 @@ import msgspec
 
 from ._config import CallOptions, RetryPolicy
 from ._exceptions import APIResponseValidationError, ValidationError
+from ._pagination import AsyncPaginator, PageStyle, envelope_type
 from ._send import Sender
 from ._transport import Transport
 from .models import Message, SendResult, encode_body
@@ -181,6 +182,26 @@ class Requester:
     ) -> T:
         """``DELETE``: idempotent (a repeat finds nothing left to delete)."""
         return await self.request("DELETE", path, cast=cast, body=body, display_path=display_path)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        item: type[T],
+        style: PageStyle = "offset",
+        params: Mapping[str, object] | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> AsyncPaginator[T]:
+        """A lazy iterator over the collection at ``path`` (nothing is fetched until it is
+        iterated; ``page_size`` and ``limit`` are checked now)."""
+        cast = envelope_type(item)
+        fixed = dict(params or {})
+
+        async def fetch(query: Mapping[str, object]) -> Any:
+            return await self.get(path, cast=cast, params={**fixed, **query}, empty=list)
+
+        return AsyncPaginator(fetch, style=style, page_size=page_size, limit=limit)
 
 
 class Resource:
