@@ -12,6 +12,7 @@ Nothing here imports the client: the client assembles a ``Requester`` and hands 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from ._exceptions import APIResponseValidationError, ValidationError
 from ._pagination import AsyncPaginator, PageStyle, envelope_type
 from ._send import Sender
 from ._transport import Transport
+from ._uploads import Upload
 from .models import Message, SendResult, encode_body
 
 __all__ = ["Requester", "Resource", "path_param", "query_value"]
@@ -182,6 +184,29 @@ class Requester:
     ) -> T:
         """``DELETE``: idempotent (a repeat finds nothing left to delete)."""
         return await self.request("DELETE", path, cast=cast, body=body, display_path=display_path)
+
+    async def upload(
+        self,
+        path: str,
+        upload: Upload,
+        *,
+        cast: type[T],
+        data: Mapping[str, object] | None = None,
+        idempotent: bool = False,
+    ) -> T:
+        """``POST`` a multipart body: ``upload``'s file plus the form fields in ``data``
+        (``None`` values left out). A source that cannot be re-read is never retried."""
+        form = {k: str(query_value(v)) for k, v in (data or {}).items() if v is not None}
+        options = self.options
+        if not upload.seekable:
+            options = CallOptions(
+                timeout=options.timeout,
+                retry_policy=dataclasses.replace(self.retry_policy, max_retries=0),
+            )
+        with upload:
+            return await Requester(self.transport, options).request(
+                "POST", path, cast=cast, files=upload.files, data=form, retry=idempotent
+            )
 
     def paginate(
         self,

@@ -229,7 +229,8 @@ class Transport:
                     url,
                     content=content,
                     params=params,
-                    files=files,
+                    # An upload is rebuilt for every attempt (a file is rewound or reopened).
+                    files=files() if callable(files) else files,
                     data=data,
                     headers=headers,
                     timeout=timeout,
