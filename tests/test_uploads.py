@@ -58,7 +58,7 @@ async def test_every_attempt_sends_the_same_bytes(kind: str, tmp_path: Path) -> 
         source = tmp_path / "photo.png"
         source.write_bytes(PNG)
     else:
-        f = open(tmp_path / "p.png", "w+b")  # noqa: SIM115 - closed below
+        f = open(tmp_path / "p.png", "w+b")  # noqa: SIM115, ASYNC230 - closed below
         if kind == "file-at-offset":
             f.write(b"HEADER")
         start = f.tell()
