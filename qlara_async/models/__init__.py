@@ -1,4 +1,5 @@
-"""Request and response models of the send APIs, and the functions that validate and encode them.
+"""Request and response models, one module per area of the API, and the functions that validate
+and encode them.
 
 Requests are ``msgspec.Struct`` s that encode to exactly the JSON the API documents;
 ``prepare_message`` is the one place a message is checked, given an id and encoded.
@@ -21,6 +22,7 @@ from ._prepare import (
     validate_message,
 )
 from ._validation import MAX_CAMPAIGN_ID_LENGTH, validate_legacy_request
+from .files import decode_download_url
 from .rcs import (
     RcsBody,
     RcsCard,
@@ -32,26 +34,27 @@ from .rcs import (
     RcsText,
     RcsTextBody,
 )
-from .results import (
+from .send import (
     ChannelResults,
-    Credit,
-    LegacySmsResult,
-    PhoneNumber,
     RcsResult,
     SendResult,
     SmsResult,
     WhatsAppResult,
-    decode_credit,
-    decode_download_url,
-    decode_legacy_sms_result,
-    decode_phone_number,
-    decode_phone_numbers,
     decode_send_result,
 )
-from .sms import LegacySmsMessage, LegacySmsRequest, SmsMessage
+from .sms import (
+    Credit,
+    LegacySmsMessage,
+    LegacySmsRequest,
+    LegacySmsResult,
+    SmsMessage,
+    decode_credit,
+    decode_legacy_sms_result,
+)
 from .whatsapp import (
     FallbackRcs,
     FallbackSms,
+    PhoneNumber,
     WhatsAppAudio,
     WhatsAppBody,
     WhatsAppDocument,
@@ -63,6 +66,8 @@ from .whatsapp import (
     WhatsAppTemplate,
     WhatsAppText,
     WhatsAppVideo,
+    decode_phone_number,
+    decode_phone_numbers,
 )
 
 __all__ = [

@@ -17,7 +17,7 @@ import msgspec
 from .._exceptions import ValidationError
 from ._validation import validate_legacy_request, validate_rcs, validate_sms, validate_whatsapp
 from .rcs import RcsMessage
-from .results import decode_send_result
+from .send import decode_send_result
 from .sms import LegacySmsRequest, SmsMessage
 from .whatsapp import WhatsAppMessage
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import InputModel, ScheduledDate
+import msgspec
 
-__all__ = ["LegacySmsMessage", "LegacySmsRequest", "SmsMessage"]
+from ._base import InputModel, Model, ScheduledDate
+
+__all__ = [
+    "Credit",
+    "LegacySmsMessage",
+    "LegacySmsRequest",
+    "LegacySmsResult",
+    "SmsMessage",
+    "decode_credit",
+    "decode_legacy_sms_result",
+]
 
 
 class SmsMessage(InputModel, kw_only=True):
@@ -81,3 +91,42 @@ class LegacySmsRequest(InputModel, kw_only=True):
     """Process without sending (API default ``False``)."""
     skip_rcs_override: bool | None = None
     """Disable the automatic RCS override (API default ``False``)."""
+
+
+# --- responses
+
+
+class LegacySmsResult(Model, kw_only=True):
+    """The answer to a Legacy SMS send."""
+
+    global_id: str | None = None
+    """The sending session's id."""
+    processed_messages: int = 0
+    """Messages processed."""
+    processed_sms_parts: int = 0
+    """SMS parts processed, in all."""
+    credit: float | None = None
+    """Credit left after the send."""
+
+
+class Credit(Model, kw_only=True):
+    """The SMS credit left on the account."""
+
+    credit: float
+    """Credit left."""
+
+
+_legacy_decoder = msgspec.json.Decoder(LegacySmsResult)
+
+
+_credit_decoder = msgspec.json.Decoder(Credit)
+
+
+def decode_legacy_sms_result(data: bytes) -> LegacySmsResult:
+    """Decode the answer to ``POST /services/sms/send``."""
+    return _legacy_decoder.decode(data)
+
+
+def decode_credit(data: bytes) -> Credit:
+    """Decode the answer to ``GET /services/sms/credit``."""
+    return _credit_decoder.decode(data)

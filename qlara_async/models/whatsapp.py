@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import InputModel, NonEmptyStr, PositiveInt, RcsBodyType, ScheduledDate
+import msgspec
+
+from ._base import InputModel, Model, NonEmptyStr, PositiveInt, RcsBodyType, ScheduledDate
 from .rcs import RcsCard, RcsCarousel, RcsText
 
 __all__ = [
+    "PhoneNumber",
+    "decode_phone_number",
+    "decode_phone_numbers",
     "FallbackRcs",
     "FallbackSms",
     "WhatsAppAudio",
@@ -186,3 +191,69 @@ class WhatsAppMessage(InputModel, kw_only=True):
     """Try RCS when WhatsApp cannot deliver (needs ``fallback_sms``)."""
     fallback_sms: FallbackSms | dict[str, Any] | None = None
     """Send an SMS when the channels before it cannot deliver."""
+
+
+# --- responses
+
+
+class PhoneNumber(Model, kw_only=True):
+    """A WhatsApp Business number; use its ``id`` as ``phone_number_id`` when sending."""
+
+    id: int
+    """The number's id."""
+    phone_number: str | None = None
+    """The number, in international format."""
+    display_name: str | None = None
+    """The business name shown to recipients."""
+    onboarding_scope: str | None = None
+    """What the number may do, e.g. ``RECEIVE_AND_SEND``."""
+
+
+class _PhoneNumberList(Model, kw_only=True):
+    data: list[PhoneNumber] = msgspec.field(default_factory=list)
+
+
+class _PhoneNumberEnvelope(Model, kw_only=True):
+    # The single-number response is undocumented: accept the number itself, or the list's
+    # ``{"data": ...}`` envelope around one number or a one-element array.
+    id: int | None = None
+    phone_number: str | None = None
+    display_name: str | None = None
+    onboarding_scope: str | None = None
+    data: PhoneNumber | list[PhoneNumber] | None = None
+
+
+_phone_numbers_decoder = msgspec.json.Decoder(_PhoneNumberList)
+
+
+_phone_number_decoder = msgspec.json.Decoder(_PhoneNumberEnvelope)
+
+
+def decode_phone_numbers(data: bytes) -> list[PhoneNumber]:
+    """Decode ``GET /message-server/whatsapp/phone-numbers``: the items of ``data``."""
+    return _phone_numbers_decoder.decode(data).data
+
+
+def decode_phone_number(data: bytes) -> PhoneNumber:
+    """Decode ``GET /message-server/whatsapp/phone-numbers/{id}``.
+
+    The docs show only the list's shape, so this accepts the number as a bare object, or wrapped
+    as ``{"data": {...}}`` or ``{"data": [{...}]}``.
+    """
+    env = _phone_number_decoder.decode(data)
+    if isinstance(env.data, PhoneNumber):
+        return env.data
+    if isinstance(env.data, list):
+        if len(env.data) != 1:
+            raise msgspec.ValidationError(
+                f"Expected one phone number in `data`, got {len(env.data)}"
+            )
+        return env.data[0]
+    if env.id is None:
+        raise msgspec.ValidationError("Object missing required field `id`")
+    return PhoneNumber(
+        id=env.id,
+        phone_number=env.phone_number,
+        display_name=env.display_name,
+        onboarding_scope=env.onboarding_scope,
+    )
