@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ._base import RcsBodyType, ScheduledDate, format_scheduled_date
 from ._prepare import (
-    LEGACY_SMS_PATH,
     RCS_SEND_PATH,
     SMS_SEND_PATH,
     WHATSAPP_SEND_PATH,
@@ -76,7 +75,6 @@ __all__ = [
     "Credit",
     "FallbackRcs",
     "FallbackSms",
-    "LEGACY_SMS_PATH",
     "LegacySmsMessage",
     "LegacySmsRequest",
     "LegacySmsResult",

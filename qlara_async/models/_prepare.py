@@ -22,7 +22,6 @@ from .sms import LegacySmsRequest, SmsMessage
 from .whatsapp import WhatsAppMessage
 
 __all__ = [
-    "LEGACY_SMS_PATH",
     "Message",
     "PreparedLegacySms",
     "PreparedMessage",
@@ -36,10 +35,11 @@ __all__ = [
     "validate_message",
 ]
 
+# A message's endpoint is part of its wire form (the bulk sender and the channel resources both
+# send by message type), so the three send paths sit with the table that routes messages.
 SMS_SEND_PATH = "/message-server/sms/send"
 RCS_SEND_PATH = "/message-server/rcs/send"
 WHATSAPP_SEND_PATH = "/message-server/whatsapp/send"
-LEGACY_SMS_PATH = "/services/sms/send"
 
 Message = SmsMessage | RcsMessage | WhatsAppMessage
 """Any message ``client.send`` takes."""

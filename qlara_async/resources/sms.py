@@ -7,7 +7,6 @@ from typing import Any
 
 from .._resource import Resource
 from ..models import (
-    LEGACY_SMS_PATH,
     Credit,
     LegacySmsMessage,
     LegacySmsRequest,
@@ -20,6 +19,7 @@ from ..models import (
 
 __all__ = ["SmsResource"]
 
+_LEGACY_SEND_PATH = "/services/sms/send"
 _CREDIT_PATH = "/services/sms/credit"
 
 
@@ -93,7 +93,7 @@ class SmsResource(Resource):
         )
         # The globalId set before the first attempt makes a retry name the same session.
         return await self._api.post(
-            LEGACY_SMS_PATH, body=prepared.request, cast=LegacySmsResult, idempotent=True
+            _LEGACY_SEND_PATH, body=prepared.request, cast=LegacySmsResult, idempotent=True
         )
 
     async def credit(self) -> Credit:
