@@ -37,6 +37,7 @@ from ._response import RawResponse
 from ._transport import AttemptGate, RequestStats, Transport, capture_responses
 from ._version import __version__
 from .models import Message, PreparedMessage, SendResult
+from .resources.api_keys import ApiKeysResource
 from .resources.files import FilesResource
 from .resources.rcs import RcsResource
 from .resources.sms import SmsResource
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_RESOURCES = ("sms", "rcs", "whatsapp", "files", "bulk")
+_RESOURCES = ("sms", "rcs", "whatsapp", "files", "api_keys", "bulk")
 """The cached resource properties (a ``with_options`` view rebuilds them)."""
 
 __all__ = ["AsyncQlara"]
@@ -440,6 +441,11 @@ class AsyncQlara:
     def files(self) -> FilesResource:
         """Download URLs for media received in inbound messages."""
         return FilesResource(self._api)
+
+    @cached_property
+    def api_keys(self) -> ApiKeysResource:
+        """The account's API keys."""
+        return ApiKeysResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:

@@ -13,7 +13,7 @@ Nothing here imports the client: the client assembles a ``Requester`` and hands 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -27,7 +27,7 @@ from ._transport import Transport
 from ._uploads import Upload
 from .models import Message, SendResult, encode_body
 
-__all__ = ["Requester", "Resource", "path_param", "query_value"]
+__all__ = ["Requester", "Resource", "as_list", "path_param", "query_value"]
 
 T = TypeVar("T")
 
@@ -237,6 +237,23 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def as_list(name: str, value: Iterable[T] | None) -> list[T] | None:
+    """A sequence argument as a list (``None`` stays ``None``); a lone string is refused, since
+    ``list("SEND")`` would quietly become four one-letter items."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{name} must be a list, got {type(value).__name__}", field=_camel(name)
+        )
+    return list(value)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def query_value(value: object) -> Any:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import random as _random
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
@@ -77,6 +78,29 @@ __all__ = [
 ]
 
 log = logging.getLogger("qlara_async")
+
+# Path segments that are secrets (``GET .../authentication/{value}`` takes an API key).
+_SECRET_PATH = re.compile(r"(/partner-gateway/v1/authentication/)[^/?#\s\"']+")
+
+
+def mask_secret_paths(text: str) -> str:
+    """``text`` with the API key of an ``/authentication/{value}`` path masked."""
+    return _SECRET_PATH.sub(r"\1{value}", text)
+
+
+class _MaskSecretPaths(logging.Filter):
+    """httpx logs every request's URL at INFO; a key in the path must not reach the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any("/authentication/" in str(a) for a in args):
+            record.args = tuple(
+                mask_secret_paths(str(a)) if "/authentication/" in str(a) else a for a in args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskSecretPaths())
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from ._prepare import (
     prepare_message,
     validate_message,
 )
-from ._validation import MAX_CAMPAIGN_ID_LENGTH, validate_legacy_request
+from ._validation import MAX_CAMPAIGN_ID_LENGTH, checked, validate_legacy_request
 from .files import decode_download_url
 from .rcs import (
     RcsBody,
@@ -70,6 +70,7 @@ from .whatsapp import (
 )
 
 __all__ = [
+    "checked",
     "encode_body",
     "ChannelResults",
     "Credit",

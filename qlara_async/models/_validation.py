@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -44,6 +44,7 @@ from .whatsapp import (
 
 __all__ = [
     "MAX_CAMPAIGN_ID_LENGTH",
+    "checked",
     "SPECS",
     "unfilled_placeholders",
     "validate_legacy_request",
@@ -539,3 +540,13 @@ def validate_legacy_request(request: LegacySmsRequest) -> LegacySmsRequest:
 
 SPECS = (_SMS, _RCS, _WHATSAPP, _FALLBACK_RCS, _LEGACY_MESSAGE, _LEGACY)
 """Every field-by-field spec (the tests check each covers exactly its Struct's fields)."""
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def checked(request: S) -> S:
+    """``request`` checked against its Struct's own rules (types, required fields, ``Meta``
+    constraints such as lengths and patterns), as a new instance; ``ValidationError`` names
+    the wire field. The rules are stated once, on the Struct: this only runs them."""
+    return _convert(request, type(request), "")  # type: ignore[no-any-return]
