@@ -24,10 +24,9 @@ The shape of a job (one task group, three kinds of task)::
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sized
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -47,8 +46,8 @@ from .._transport import APIResponseValidationError, RequestEvent, RequestStats
 from ..models import PreparedMessage, prepare_message
 from ._health import BulkOutageError, HealthGate
 from ._journal import Journal, JournalMismatchError, JournalRow, digest
-from ._options import BulkOptions, Messages
-from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress
+from ._options import BulkOptions, Messages, call
+from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
 
 if TYPE_CHECKING:
     from .._client import AsyncQlara
@@ -96,22 +95,6 @@ def _invalid_digest(message: object) -> bytes:
     except (TypeError, msgspec.EncodeError):
         raw = repr(message).encode()
     return digest(b"invalid\0" + raw)
-
-
-async def call(callback: Callable[[Any], Awaitable[None] | None], value: Any) -> None:
-    """Call a user's hook, awaiting it when it is a coroutine function."""
-    result = callback(value)
-    if inspect.isawaitable(result):
-        await result
-
-
-def summary(r: BulkReport) -> str:
-    """The report in one log line (counts only: never numbers or text)."""
-    return (
-        f"{r.accepted} accepted, {r.rejected} rejected, {r.failed} failed, {r.not_sent} not"
-        f" sent of {r.total} ({r.skipped} from the journal); {r.requests} requests,"
-        f" {r.retries} retries, {r.throttles} throttled, {r.pauses} pauses, {r.elapsed:.1f}s"
-    )
 
 
 class Engine:
@@ -294,15 +277,10 @@ class Engine:
                 background.cancel_scope.cancel()
             if journal is not None:
                 if not self.stopping and self.error is None:
-                    first = await journal.first_index_from(self.report.next_index)
-                    if first is not None:
-                        self.error = JournalMismatchError(
-                            f"the input has {self.report.next_index} messages but the journal"
-                            f" {self.journal_path} has an outcome for index {first}: it belongs"
-                            " to a different job",
-                            index=first,
-                            path=self.journal_path,
-                        )
+                    try:
+                        await journal.check_end(self.report.next_index)
+                    except JournalMismatchError as exc:
+                        self.error = exc
                 # The writer commits what is queued, then returns.
                 journal.close_writer()
         r = self.report

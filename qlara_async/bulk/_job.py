@@ -18,10 +18,10 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._config import RetryPolicy
-from ._engine import Engine, call, summary
+from ._engine import Engine
 from ._health import HealthGate
-from ._options import BulkOptions, Messages
-from ._outcome import BulkReport, Outcome, Progress
+from ._options import BulkOptions, Messages, call
+from ._outcome import BulkReport, Outcome, Progress, summary
 
 if TYPE_CHECKING:
     from .._client import AsyncQlara

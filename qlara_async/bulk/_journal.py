@@ -328,6 +328,17 @@ class Journal:
 
         return await anyio.to_thread.run_sync(query)
 
+    async def check_end(self, count: int) -> None:
+        """Refuse a journal with an outcome past the input's ``count`` messages: another job's."""
+        first = await self.first_index_from(count)
+        if first is not None:
+            raise JournalMismatchError(
+                f"the input has {count} messages but the journal {self.path} has an outcome"
+                f" for index {first}: it belongs to a different job",
+                index=first,
+                path=self.path,
+            )
+
     # -- writing -------------------------------------------------------------------------------
 
     async def record(self, row: JournalRow) -> None:

@@ -7,6 +7,7 @@ anything is read or sent, and everything below receives the checked object.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
@@ -49,6 +50,13 @@ Messages = Iterable[Message] | AsyncIterable[Message]
 OnOutcome = Callable[[Outcome], Awaitable[None] | None]
 OnProgress = Callable[[Progress], Awaitable[None] | None]
 OnEvent = Callable[[BulkEvent], None]
+
+
+async def call(callback: Callable[[Any], Awaitable[None] | None], value: Any) -> None:
+    """Call a user's hook, awaiting it when it is a coroutine function."""
+    result = callback(value)
+    if inspect.isawaitable(result):
+        await result
 
 
 def _int(name: str, value: Any, low: int, high: int | None = None) -> None:

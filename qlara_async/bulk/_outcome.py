@@ -159,3 +159,12 @@ class BulkReport(msgspec.Struct, kw_only=True, gc=False):
     def ok(self) -> bool:
         """Every message taken was accepted (now or by an earlier run) or rejected."""
         return self.failed == 0 and self.not_sent == 0
+
+
+def summary(r: BulkReport) -> str:
+    """The report in one log line (counts only: never numbers or text)."""
+    return (
+        f"{r.accepted} accepted, {r.rejected} rejected, {r.failed} failed, {r.not_sent} not"
+        f" sent of {r.total} ({r.skipped} from the journal); {r.requests} requests,"
+        f" {r.retries} retries, {r.throttles} throttled, {r.pauses} pauses, {r.elapsed:.1f}s"
+    )
