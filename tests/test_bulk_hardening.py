@@ -345,3 +345,65 @@ async def test_progress_reports_the_429_cooldown() -> None:
         assert job.progress().cooldown == pytest.approx(42.0)
         clock.advance(40.0)
         assert job.progress().cooldown == pytest.approx(2.0)
+
+
+async def test_bulk_job_takes_options_or_keywords() -> None:
+    """34: ``BulkJob`` takes one ``BulkOptions``, or the option keywords of earlier versions."""
+    from qlara_async.bulk import BulkJob, BulkOptions
+
+    async with make_client(Recorder()) as client:
+        by_options = BulkJob(client, [sms(0), sms(1)], BulkOptions(concurrency=1))
+        by_keywords = BulkJob(client, [sms(2), sms(3)], concurrency=1)
+        assert (await by_options.run()).accepted == 2
+        assert (await by_keywords.run()).accepted == 2
+        with pytest.raises(ValidationError):
+            BulkJob(client, [sms(0)], concurrency=0)
+        with pytest.raises(TypeError):
+            BulkJob(client, [sms(0)], BulkOptions(), concurrency=2)
+
+
+async def test_stream_raises_a_job_wide_refusal() -> None:
+    """13: through stream() too, a 401 ends the iteration with the error, unwrapped."""
+    refused = Recorder(lambda body, k: httpx.Response(401, json={"message": "no"}))
+    async with make_client(refused) as client:
+        with pytest.raises(AuthenticationError):
+            async with client.bulk.stream([sms(i) for i in range(20)], concurrency=2) as outcomes:
+                async for o in outcomes:
+                    assert o.status == "failed"
+        assert outcomes.report.rejected == 0 and outcomes.report.stopped
+
+
+def test_the_outage_error_pickles() -> None:
+    """22: BulkOutageError is an APIConnectionError, public, and survives pickling."""
+    import pickle
+
+    from qlara_async.bulk import BulkOutageError
+
+    err = BulkOutageError("down for 301 s", seconds=301.0, report=BulkReport(outage=True))
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, APIConnectionError) and BulkOutageError.__module__ == "qlara_async.bulk"
+    assert back.seconds == 301.0 and back.report.outage and str(back) == "down for 301 s"
+
+
+async def test_progress_rate_counts_only_this_runs_outcomes(tmp_path: Path) -> None:
+    """19: a resumed job's rate and throughput leave out the outcomes taken from the journal."""
+    journal = tmp_path / "job.sqlite"
+    clock = ManualClock()
+    snapshots = []
+    async with make_client(Recorder(), clock=clock) as client:
+        await client.bulk.run([sms(i) for i in range(4)], journal=journal)
+
+        def on_outcome(o: Outcome) -> None:
+            clock.advance(1.0)
+
+        report = await client.bulk.run(
+            [sms(i) for i in range(6)],
+            journal=journal,
+            on_outcome=on_outcome,
+            on_progress=snapshots.append,
+            progress_interval=3600,
+        )
+    assert (report.accepted, report.skipped) == (6, 4)
+    assert report.throughput == pytest.approx(2 / report.elapsed)
+    final = snapshots[-1]
+    assert final.done == 6 and final.rate == pytest.approx(2 / final.elapsed)

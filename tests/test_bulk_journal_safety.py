@@ -203,3 +203,71 @@ def test_journal_errors_pickle_and_live_in_the_public_module() -> None:
     assert (back.index, back.path, str(back)) == (3, "/x/job.sqlite", "differs")
     locked = pickle.loads(pickle.dumps(JournalLockedError("held", path="/x/j")))
     assert locked.path == "/x/j"
+
+
+async def test_a_foreign_sqlite_file_is_not_written_into(tmp_path: Path) -> None:
+    """18: a SQLite file that is not a journal is refused, naming it, and left alone."""
+    from qlara_async.bulk import JournalCorruptError
+
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE users (id INTEGER)")
+    rec = Recorder()
+    async with make_client(rec) as client:
+        with pytest.raises(JournalCorruptError, match=r"app\.db"):
+            await client.bulk.run([sms(0)], journal=path)
+    assert rec.requests == 0
+    with sqlite3.connect(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"users"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "error"),
+    [
+        pytest.param("format", "0", "JournalMismatchError", id="format"),
+        pytest.param("job_id", "not-a-uuid", "JournalCorruptError", id="job-id"),
+    ],
+)
+async def test_a_journal_with_bad_meta_is_refused(
+    tmp_path: Path, key: str, value: str, error: str
+) -> None:
+    """18: a journal of another format, or with a damaged job id, is refused before sending."""
+    import qlara_async.bulk
+
+    journal = tmp_path / "job.sqlite"
+    async with make_client(Recorder()) as client:
+        await client.bulk.run([sms(0)], journal=journal)
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    rec = Recorder()
+    async with make_client(rec) as client:
+        with pytest.raises(getattr(qlara_async.bulk, error), match=r"job\.sqlite"):
+            await client.bulk.run([sms(0)], journal=journal)
+    assert rec.requests == 0
+
+
+async def test_a_refused_journal_still_closes_the_input(tmp_path: Path) -> None:
+    """20: a job that fails at open (its journal is held) closes the generator it was given."""
+    from qlara_async.bulk import JournalLockedError
+    from qlara_async.bulk._journal import Journal
+
+    journal = tmp_path / "job.sqlite"
+    closed = []
+
+    def gen() -> Any:
+        try:
+            yield sms(0)
+        finally:
+            closed.append(True)
+
+    holder = await Journal.open(journal)
+    try:
+        messages = gen()
+        next(messages)  # started, so that closing it runs its finally
+        async with make_client(Recorder()) as client:
+            with pytest.raises(JournalLockedError):
+                await client.bulk.run(messages, journal=journal)
+    finally:
+        await holder.aclose()
+    assert closed == [True]

@@ -30,7 +30,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Si
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._exceptions import (
@@ -45,7 +44,7 @@ from .._exceptions import (
 from .._transport import APIResponseValidationError, RequestEvent, RequestStats
 from ..models import PreparedMessage, prepare_message
 from ._health import BulkOutageError, HealthGate
-from ._journal import Journal, JournalMismatchError, JournalRow, digest
+from ._journal import Journal, JournalMismatchError, JournalRow, digest, invalid_digest
 from ._options import BulkOptions, Messages, call
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
 
@@ -86,15 +85,6 @@ class _Item:
         self.prior_attempts = prior_attempts
         self.claimed = False
         """A sender took it, or it was counted as not sent: either, once."""
-
-
-def _invalid_digest(message: object) -> bytes:
-    # A message that fails validation has no body; its identity is its own encoding.
-    try:
-        raw = msgspec.json.encode(message)
-    except (TypeError, msgspec.EncodeError):
-        raw = repr(message).encode()
-    return digest(b"invalid\0" + raw)
 
 
 class Engine:
@@ -417,7 +407,7 @@ class Engine:
         ident = b""
         prior = 0
         if journal is not None:
-            ident = digest(prepared.content) if prepared is not None else _invalid_digest(message)
+            ident = digest(prepared.content) if prepared is not None else invalid_digest(message)
             row = await journal.lookup(index)
             if row is not None:
                 if row.digest != ident:

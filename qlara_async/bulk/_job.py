@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -41,8 +41,18 @@ class BulkJob:
     """
 
     def __init__(
-        self, client: AsyncQlara, messages: Messages, options: BulkOptions | None = None
+        self,
+        client: AsyncQlara,
+        messages: Messages,
+        options: BulkOptions | None = None,
+        **keywords: Any,
     ) -> None:
+        # ``BulkJob(client, messages, concurrency=8, ...)`` (the keywords of earlier versions)
+        # still works: the keywords are ``BulkOptions``'s.
+        if keywords:
+            if options is not None:
+                raise TypeError("pass either options or keywords, not both")
+            options = BulkOptions(**keywords)
         self.options = options if options is not None else BulkOptions()
         """The job's checked options."""
         self._engine = Engine(client, messages, self.options)

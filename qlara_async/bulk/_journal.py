@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 
 import anyio
 import anyio.to_thread
+import msgspec
 
 from .._exceptions import QlaraError
 
@@ -61,6 +62,7 @@ __all__ = [
     "JournalMismatchError",
     "JournalRow",
     "digest",
+    "invalid_digest",
 ]
 
 _FORMAT = "1"
@@ -161,6 +163,15 @@ class JournalRow(NamedTuple):
 def digest(content: bytes) -> bytes:
     """The identity of a message as sent: 16 bytes of SHA-256 of its JSON body."""
     return hashlib.sha256(content).digest()[:16]
+
+
+def invalid_digest(message: object) -> bytes:
+    """The identity of a message that failed validation (it has no body): its own encoding."""
+    try:
+        raw = msgspec.json.encode(message)
+    except (TypeError, msgspec.EncodeError):
+        raw = repr(message).encode()
+    return digest(b"invalid\0" + raw)
 
 
 class Journal:
