@@ -271,3 +271,29 @@ async def test_a_refused_journal_still_closes_the_input(tmp_path: Path) -> None:
     finally:
         await holder.aclose()
     assert closed == [True]
+
+
+async def test_two_jobs_racing_to_create_one_journal(tmp_path: Path) -> None:
+    """17: two jobs that create the same journal at once: one runs, the other gets
+    JournalLockedError (never a raw sqlite3 error) and sends nothing."""
+    from qlara_async.bulk import JournalLockedError
+
+    journal = tmp_path / "new.sqlite"
+    recorders = [Recorder(), Recorder()]
+    results: list[object] = []
+
+    async def job(rec: Recorder) -> None:
+        async with make_client(rec) as client:
+            try:
+                results.append(await client.bulk.run([sms(i) for i in range(5)], journal=journal))
+            except JournalLockedError as exc:
+                results.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for rec in recorders:
+            tg.start_soon(job, rec)
+    # One held the file and the other was refused, or the second resumed the first's finished
+    # job: either way each message went out once.
+    assert len(results) == 2
+    assert sum(isinstance(r, JournalLockedError) for r in results) <= 1
+    assert sum(rec.requests for rec in recorders) == 5
