@@ -22,13 +22,15 @@ from qlara_async.bulk import Outcome, Progress, messages_from_rows, read_csv
 def show_progress(p: Progress) -> None:
     total = f"/{p.total}" if p.total is not None else ""
     paused = "  (server failing: paused)" if p.paused else ""
+    if p.cooldown > 0:
+        paused += f"  (429: waiting {p.cooldown:.0f}s)"
     print(
         f"  {p.done}{total} done, {p.rate:.0f}/s, {p.retries} retries, {p.throttles} 429s{paused}"
     )
 
 
 def show_outcome(o: Outcome) -> None:
-    if o.status != "accepted":
+    if o.status != "accepted" and not o.resumed:
         print(f"  row {o.index + 1}: {o.status}: {o.error or o.reasons}")
 
 
@@ -52,7 +54,7 @@ async def main(path: str, journal: str | None, live: bool) -> None:
         )
     print(
         f"{report.accepted} accepted, {report.rejected} rejected, {report.failed} failed,"
-        f" {report.skipped} skipped (earlier run) in {report.elapsed:.1f}s"
+        f" ({report.skipped} of them settled by an earlier run) in {report.elapsed:.1f}s"
     )
 
 

@@ -5,7 +5,11 @@
 * kill -9 at about 40% of a 3,000-message journaled job, then the same command again: every
   message processed once, at most ``concurrency`` requests for messages processed before the kill.
 * a 20 s total outage in the middle of a 5,000-message job: no failed outcome, requests during
-  the outage <= 5% of the job, sending resumes within 5 s of recovery.
+  the outage <= 5% of the job, every request after it answered (how soon sending resumes is
+  printed; the probe spacing that bounds it is pinned on virtual time in ``test_bulk.py``).
+
+Nothing here sleeps to let a race settle or asserts a duration: the runs wait for known counts,
+and the kill -9 run stops the server before it counts, so no request can still be on the wire.
 
 Run with ``pytest -m e2e -s tests/test_bulk_e2e.py`` to see the figures.
 """
@@ -125,9 +129,11 @@ async def test_20s_outage_pauses_the_job() -> None:
         f" {report.accepted} accepted, {report.failed} failed, {report.pauses} pauses,"
         f" {report.requeues} requeues, {report.requests} requests, {report.elapsed:.1f}s"
     )
-    assert report.failed == 0 and report.accepted == n
+    assert report.failed == 0 and report.accepted == n and report.pauses >= 1
     assert len(during) <= 0.05 * n
-    assert resumed <= 5.0
+    # Once the server is back the job sends again: nothing after the outage failed, and the job
+    # had messages left to send at its end (it resumed, rather than finishing in the outage).
+    assert after_ok and all(a.status == 200 for a in sim.arrivals if a.time >= end)
 
 
 _JOB = textwrap.dedent(
@@ -146,7 +152,7 @@ _JOB = textwrap.dedent(
         )
         async with AsyncQlara(api_key="test-key", base_url=url, rate_limit=None) as client:
             r = await client.bulk.run(msgs, concurrency=concurrency, journal=journal)
-        print(r.accepted, r.skipped, r.failed, r.requests, flush=True)
+        print(r.accepted, r.skipped, r.failed, r.requests, r.total, flush=True)
 
     anyio.run(main)
     """
@@ -165,19 +171,20 @@ def test_kill_9_and_resume(tmp_path: Path) -> None:
         cmd = [sys.executable, str(script), url, str(journal), str(n), str(concurrency)]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while sim.stats.processed < n * 0.4:
+        while sim.stats.processed < n * 0.4:  # a known count, polled (the job is another process)
             assert proc.poll() is None, "the job ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(0.2)  # requests already on the wire may still be processed
-        before = len(sim.processed)
-        dupes_before = sim.stats.duplicates
-
+    # The server has stopped: no request of the killed job can still be processed.
+    before = len(sim.processed)
+    dupes_before = sim.stats.duplicates
+    with run_in_thread(sim) as url:
+        cmd = [sys.executable, str(script), url, str(journal), str(n), str(concurrency)]
         second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 0, second.stderr
-        accepted, skipped, failed, requests = map(int, second.stdout.split())
+        accepted, skipped, failed, requests, total = map(int, second.stdout.split())
 
     per_dest = Counter(p.destination for p in sim.processed)
     resent = sim.stats.duplicates - dupes_before
@@ -187,5 +194,7 @@ def test_kill_9_and_resume(tmp_path: Path) -> None:
         f" processed before the kill (concurrency {concurrency})"
     )
     assert len(per_dest) == n and set(per_dest.values()) == {1}
-    assert failed == 0 and accepted + skipped == n
+    # The second run's report covers the whole job; each sender lost at most one journal write.
+    assert failed == 0 and accepted == total == n
+    assert before - concurrency <= skipped <= before and requests == n - skipped
     assert resent <= concurrency

@@ -77,8 +77,9 @@ async def test_resume_skips_accepted_and_rejected_and_resends_failed(tmp_path: P
         r2 = await client.bulk.run(
             [sms(i) for i in range(10)], journal=journal, on_outcome=second.append
         )
-    assert (r2.skipped, r2.accepted, r2.requests, r2.total) == (9, 1, 1, 10)
-    (again,) = second
+    # The report covers the whole job: eight accepted earlier, one now, one rejected earlier.
+    assert (r2.skipped, r2.accepted, r2.rejected, r2.requests, r2.total) == (9, 9, 1, 1, 10)
+    (again,) = [o for o in second if not o.resumed]
     assert again.index == 3 and again.message_id == failed_id
     # Attempts over the message's whole life: two in the first run, one now.
     assert again.attempts == 3
@@ -138,7 +139,7 @@ async def test_invalid_messages_are_journaled_as_rejected(tmp_path: Path) -> Non
         r1 = await client.bulk.run([sms(0), bad], journal=journal)
         r2 = await client.bulk.run([sms(0), bad], journal=journal)
     assert (r1.accepted, r1.rejected) == (1, 1)
-    assert (r2.skipped, r2.requests) == (2, 0)
+    assert (r2.skipped, r2.requests, r2.accepted, r2.rejected) == (2, 0, 1, 1)
 
 
 async def test_stream_with_journal_and_caller_ids(tmp_path: Path) -> None:
@@ -170,7 +171,7 @@ async def test_journal_reads_back_in_chunks(tmp_path: Path) -> None:
     async with client_for(server) as client:
         await client.bulk.run((sms(i) for i in range(n)), journal=journal, concurrency=64)
         r = await client.bulk.run((sms(i) for i in range(n + 3)), journal=journal)
-    assert (r.skipped, r.accepted, r.total) == (n, 3, n + 3)
+    assert (r.skipped, r.accepted, r.total, r.requests) == (n, n + 3, n + 3, 3)
 
 
 async def test_stopped_journaled_job_resumes_where_it_stopped(tmp_path: Path) -> None:
@@ -179,16 +180,17 @@ async def test_stopped_journaled_job_resumes_where_it_stopped(tmp_path: Path) ->
     server = Server()
     n = 400
     async with client_for(server) as client:
-        job = client.bulk.job((sms(i) for i in range(n)), journal=journal, concurrency=8)
 
         def on_outcome(o: Any) -> None:
             if job.report.accepted >= 100:
                 job.stop()
 
-        job._on_outcome = on_outcome
+        job = client.bulk.job(
+            (sms(i) for i in range(n)), journal=journal, concurrency=8, on_outcome=on_outcome
+        )
         r1 = await job.run()
         r2 = await client.bulk.run((sms(i) for i in range(n)), journal=journal, concurrency=8)
     assert r1.stopped and r1.accepted >= 100
-    assert r2.skipped == r1.accepted and r2.accepted == n - r1.accepted
+    assert r2.skipped == r1.accepted and r2.accepted == n and r2.requests == n - r1.accepted
     assert len(server.seen) == n
     await anyio.lowlevel.checkpoint()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from qlara_async import QlaraError, ValidationError
 from qlara_async.bulk import messages_from_rows, read_csv, read_jsonl
 from qlara_async.models import RcsMessage, SmsMessage, WhatsAppMessage
 
@@ -76,3 +78,66 @@ def test_a_row_without_destination_still_gives_a_message() -> None:
     """The job rejects it by validation, so every row has an outcome."""
     (m,) = messages_from_rows([{"nome": "x"}], sender="B", body="b")
     assert isinstance(m, SmsMessage) and m.destination == ""
+
+
+def test_list_rows_are_refused_up_front() -> None:
+    """6: rows that are not mappings are a ValidationError when the call is made."""
+    with pytest.raises(ValidationError, match="mapping"):
+        messages_from_rows([["+393201234567", "Marco"]], sender="B", body="Ciao")  # type: ignore[list-item]
+
+
+def test_an_unknown_keyword_is_refused_up_front() -> None:
+    """6: a keyword that is not a field of the message class names itself, before any row."""
+    with pytest.raises(ValidationError, match="sendr") as info:
+        messages_from_rows([{"destination": "+393201234567"}], sendr="B", body="Ciao")
+    assert info.value.field == "sendr"
+
+
+@pytest.mark.parametrize("reader", ["csv", "jsonl"])
+def test_bad_utf8_names_the_file_and_line(tmp_path: Path, reader: str) -> None:
+    """6: undecodable bytes are a QlaraError naming the file and the line."""
+    path = tmp_path / f"rows.{reader}"
+    if reader == "csv":
+        path.write_bytes(b"destination,nome\n+393201234567,Marco\n+393207654321,Ren\xe9e\n")
+        read = read_csv
+    else:
+        path.write_bytes(b'{"destination": "+1"}\n{"destination": "+2", "n": "Ren\xe9e"}\n')
+        read = read_jsonl  # type: ignore[assignment]
+    with pytest.raises(QlaraError) as info:
+        list(read(path))
+    line = 3 if reader == "csv" else 2
+    assert str(path) in str(info.value) and f"line {line}" in str(info.value)
+
+
+def test_nested_jsonl_values_become_json_text(tmp_path: Path) -> None:
+    """6: a nested value in a JSON line is sent as JSON text, not as a Python repr."""
+    jl = tmp_path / "r.jsonl"
+    jl.write_text('{"destination": "+393201234567", "extra": {"a": 1}, "tags": ["x", true]}\n')
+    (m,) = messages_from_rows(read_jsonl(jl), sender="B", body="Ciao")
+    assert m.placeholders == {"extra": '{"a":1}', "tags": '["x",true]'}
+
+
+def test_a_placeholder_no_column_fills_is_refused_when_called() -> None:
+    """21: a body placeholder that the first row's columns do not fill is refused at once,
+    naming it and the columns there are."""
+    rows = iter([{"destination": "+393201234567", "nome": "Marco"}])
+    with pytest.raises(ValidationError) as info:
+        messages_from_rows(rows, sender="B", body="Ciao {name}")
+    assert info.value.field == "body"
+    assert "{name}" in str(info.value) and "nome" in str(info.value)
+
+
+def test_the_checked_first_row_is_still_yielded_and_the_rest_read_lazily() -> None:
+    """21: the first row is read to check the template, then yielded first; the rest lazily."""
+    pulled = []
+
+    def rows() -> Iterator[dict[str, str]]:
+        for i in range(3):
+            pulled.append(i)
+            yield {"destination": f"+39320123456{i}", "nome": str(i)}
+
+    messages = messages_from_rows(
+        rows(), sender="B", body="Ciao {nome} {shortLinkT1} {extra}", placeholders={"extra": "x"}
+    )
+    assert pulled == [0]
+    assert [m.placeholders["nome"] for m in messages] == ["0", "1", "2"]  # type: ignore[index]

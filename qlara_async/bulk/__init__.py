@@ -12,18 +12,30 @@
 
 from __future__ import annotations
 
-from ._health import HealthGate
-from ._journal import JournalMismatchError
+from ._health import BulkOutageError, HealthGate
+from ._job import BulkJob, OutcomeStream
+from ._journal import (
+    JournalCorruptError,
+    JournalError,
+    JournalLockedError,
+    JournalMismatchError,
+)
+from ._options import BulkOptions
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress
+from ._resource import BulkResource
 from ._rows import messages_from_rows, read_csv, read_jsonl
-from ._sender import BulkJob, BulkResource, OutcomeStream
 
 __all__ = [
     "BulkEvent",
     "BulkJob",
+    "BulkOptions",
+    "BulkOutageError",
     "BulkReport",
     "BulkResource",
     "HealthGate",
+    "JournalCorruptError",
+    "JournalError",
+    "JournalLockedError",
     "JournalMismatchError",
     "Outcome",
     "OutcomeStatus",

@@ -13,6 +13,9 @@ job shares one ``HealthGate`` (an ``AttemptGate`` of the transport):
   is noticed within a few seconds). The first healthy answer, from a probe or from an attempt
   that was already out, closes the breaker and releases everyone.
 
+``max_outage`` bounds how long it may stay open: once a failure arrives more than ``max_outage``
+seconds after it opened, ``on_outage(seconds)`` is called (once per opening) and the job stops.
+
 ``epoch`` counts openings, so a message can tell whether the breaker opened during its life:
 such a message is not failed when its retries run out, it goes again under the same id.
 """
@@ -22,14 +25,35 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 
 from .._clock import Clock
+from .._exceptions import APIConnectionError
 
-__all__ = ["HealthGate", "MessageGate"]
+__all__ = ["BulkOutageError", "HealthGate", "MessageGate"]
 
 log = logging.getLogger("qlara_async.bulk")
+
+
+class BulkOutageError(APIConnectionError):
+    """The server failed as a whole for longer than the job's ``max_outage``: the job stopped.
+
+    Raised by ``run()``/``stream()`` after the job stopped in order; ``report`` is the job's
+    report (``outage`` and ``stopped`` true, what was not sent listed). A journaled job resumes
+    from where it stopped when run again. ``seconds``: how long the server had been failing.
+    """
+
+    __module__ = "qlara_async.bulk"
+
+    def __init__(self, message: str, *, seconds: float = 0.0, report: Any = None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.report = report
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), self.__dict__)
 
 
 class HealthGate:
@@ -45,6 +69,8 @@ class HealthGate:
         probe_interval: float = 0.25,
         max_probe_interval: float = 2.0,
         on_change: Callable[[bool], None] | None = None,
+        max_outage: float | None = None,
+        on_outage: Callable[[float], None] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError(f"failure_threshold must be >= 1, got {failure_threshold!r}")
@@ -54,6 +80,9 @@ class HealthGate:
         self.probe_interval = probe_interval
         self.max_probe_interval = max_probe_interval
         self.on_change = on_change
+        self.max_outage = max_outage
+        """Seconds the breaker may stay open before ``on_outage`` (``None``: for ever)."""
+        self.on_outage = on_outage
         self.is_open = False
         self.epoch = 0
         """Times the breaker opened."""
@@ -65,6 +94,8 @@ class HealthGate:
         # The one message allowed to probe (or waiting to, until ``_next_probe``), if any.
         self._prober: MessageGate | None = None
         self._changed = anyio.Event()
+        self._opened_at = 0.0
+        self._outage_reported = False
 
     def others_failing(self, gate: MessageGate) -> bool:
         """The current run of failures is not ``gate``'s message's alone: the server may be
@@ -91,6 +122,8 @@ class HealthGate:
     def _open(self) -> None:
         self.is_open = True
         self.epoch += 1
+        self._opened_at = self.clock.now()
+        self._outage_reported = False
         self._interval = self.probe_interval
         self._next_probe = self.clock.now() + self._interval
         log.warning(
@@ -125,6 +158,7 @@ class HealthGate:
             return
         self._consecutive += 1
         if self.is_open:
+            self._check_outage()
             if was_probe:
                 # The probe failed: wait longer before the next one.
                 self._interval = min(self.max_probe_interval, self._interval * 2)
@@ -136,6 +170,16 @@ class HealthGate:
             and self._recent_failures >= self.failure_ratio * len(self._recent)
         ):
             self._open()
+
+    def _check_outage(self) -> None:
+        if self.max_outage is None or self._outage_reported:
+            return
+        down = self.clock.now() - self._opened_at
+        if down >= self.max_outage:
+            self._outage_reported = True
+            log.warning("bulk: the server has been failing for %.0f s; giving up", down)
+            if self.on_outage is not None:
+                self.on_outage(down)
 
     async def _enter(self, gate: MessageGate) -> None:
         while self.is_open:

@@ -12,13 +12,28 @@ Why group commits that the senders wait for: a sender waits until its outcome is
 before it takes its next message, so at any instant each of the ``concurrency`` senders holds at
 most one message whose fate a kill could lose (in flight, or answered but not yet committed).
 Commits are batched (every outcome that arrives while one commit runs goes into the next) and
-run in a worker thread, off the event loop. WAL mode with ``synchronous=NORMAL`` survives a
-killed process (only a power cut may lose the last commits).
+run in a worker thread, off the event loop.
 
-On resume: an index recorded ``accepted`` or ``rejected`` is skipped; one recorded ``failed``,
-or not recorded at all, is sent again under its derived id (its fate is unknown: the platform
-de-duplicates by ``messageId``). A recorded digest that differs from the input's message at the
-same index means the input changed: the job is refused with ``JournalMismatchError``.
+Why a rollback journal, not WAL: after every commit the main file alone is the whole journal,
+so a copy of it (without a ``-wal`` sidecar) resumes the job rather than passing for a new one.
+``synchronous=NORMAL`` survives a killed process.
+
+Why an exclusive lock: two jobs on one journal would both send every message. The file is
+locked (SQLite ``locking_mode=EXCLUSIVE``, taken with ``BEGIN EXCLUSIVE`` when the journal is
+opened) for the job's life; another job, in this process or another, gets ``JournalLockedError``
+before it sends anything.
+
+What is checked at open, before the first send: the file is a SQLite database that holds only a
+journal (``JournalCorruptError`` otherwise, also for a damaged one: ``PRAGMA quick_check``), it
+can be written (a write probe), and a file that holds outcomes has its job id (outcomes without
+one are refused with ``JournalMismatchError``, never taken for a new job). No ``sqlite3`` error
+leaves this module: each becomes a ``JournalError`` naming the file.
+
+On resume: an index recorded ``accepted`` or ``rejected`` is not sent again (its journaled
+outcome is yielded, marked ``resumed``); one recorded ``failed``, or not recorded at all, is sent
+again under its derived id (its fate is unknown: the platform de-duplicates by ``messageId``). A
+recorded digest that differs from the input's message at the same index means the input changed:
+the job is refused with ``JournalMismatchError``.
 """
 
 from __future__ import annotations
@@ -27,39 +42,111 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.to_thread
+import msgspec
 
 from .._exceptions import QlaraError
 
-__all__ = ["Journal", "JournalMismatchError", "JournalRow", "digest"]
+__all__ = [
+    "Journal",
+    "JournalCorruptError",
+    "JournalError",
+    "JournalLockedError",
+    "JournalMismatchError",
+    "JournalRow",
+    "digest",
+    "invalid_digest",
+]
 
 _FORMAT = "1"
 _READ_CHUNK = 2048
+_TABLES = {"meta", "outcomes"}
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outcomes (
-    idx INTEGER PRIMARY KEY,
-    digest BLOB NOT NULL,
-    status TEXT NOT NULL,
-    message_id TEXT,
-    attempts INTEGER NOT NULL
-);
-"""
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS outcomes ("
+    " idx INTEGER PRIMARY KEY, digest BLOB NOT NULL, status TEXT NOT NULL,"
+    " message_id TEXT, attempts INTEGER NOT NULL)",
+)
 
 
-class JournalMismatchError(QlaraError, ValueError):
-    """The input is not the one the journal recorded: resuming would send the wrong messages."""
+class JournalError(QlaraError):
+    """The journal file cannot be used (unreadable, unwritable, or not a journal).
 
-    def __init__(self, message: str, *, index: int | None = None) -> None:
+    ``path`` names the file. Raised before anything is sent when found at open.
+    """
+
+    __module__ = "qlara_async.bulk"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only attributes survive pickling (multiprocessing, logging handlers).
+        return (type(self), (self.message,), self.__dict__)
+
+
+class JournalLockedError(JournalError):
+    """Another job (in this process or another) holds the journal: running both would send
+    every message twice."""
+
+    __module__ = "qlara_async.bulk"
+
+
+class JournalCorruptError(JournalError):
+    """The journal file is not a SQLite journal, or is damaged (e.g. truncated)."""
+
+    __module__ = "qlara_async.bulk"
+
+
+class JournalMismatchError(JournalError, ValueError):
+    """The input is not the one the journal recorded: resuming would send the wrong messages."""
+
+    __module__ = "qlara_async.bulk"
+
+    def __init__(self, message: str, *, index: int | None = None, path: str | None = None) -> None:
+        super().__init__(message, path=path)
         self.index = index
+
+
+def _translate(exc: sqlite3.Error, path: str, doing: str) -> JournalError:
+    """The library's error for a ``sqlite3`` one, naming the file."""
+    name = getattr(exc, "sqlite_errorname", "")
+    text = str(exc)
+    if name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in text or "busy" in text:
+        return JournalLockedError(
+            f"journal {path} is in use by another job (another process, or another job of"
+            " this one): two jobs on one journal would send every message twice",
+            path=path,
+        )
+    if (
+        name in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "not a database" in text
+        or ("malformed" in text)
+    ):
+        return JournalCorruptError(
+            f"journal {path} is damaged or not a journal ({text}); {doing} failed", path=path
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return JournalError(f"journal {path} cannot be written ({text})", path=path)
+    return JournalError(f"journal {path}: {doing} failed ({text})", path=path)
+
+
+@contextmanager
+def _guard(path: str, doing: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _translate(exc, path, doing) from exc
 
 
 class JournalRow(NamedTuple):
@@ -76,6 +163,15 @@ class JournalRow(NamedTuple):
 def digest(content: bytes) -> bytes:
     """The identity of a message as sent: 16 bytes of SHA-256 of its JSON body."""
     return hashlib.sha256(content).digest()[:16]
+
+
+def invalid_digest(message: object) -> bytes:
+    """The identity of a message that failed validation (it has no body): its own encoding."""
+    try:
+        raw = msgspec.json.encode(message)
+    except (TypeError, msgspec.EncodeError):
+        raw = repr(message).encode()
+    return digest(b"invalid\0" + raw)
 
 
 class Journal:
@@ -111,30 +207,81 @@ class Journal:
 
     @classmethod
     def _open_sync(cls, path: str) -> Journal:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        with _guard(path, "opening it"):
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            new = "job_id" not in rows
-            if new:
-                job_id = uuid.uuid4()
-                conn.execute("BEGIN")
-                conn.execute("INSERT INTO meta VALUES ('job_id', ?)", (str(job_id),))
-                conn.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
-                conn.execute("COMMIT")
-            else:
-                if rows.get("format") != _FORMAT:
-                    raise JournalMismatchError(
-                        f"{path}: journal format {rows.get('format')!r} is not {_FORMAT!r}"
-                    )
-                job_id = uuid.UUID(rows["job_id"])
-                new = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is None
+            with _guard(path, "opening it"):
+                job_id, new = cls._claim(conn, path)
         except BaseException:
             conn.close()
             raise
         return cls(path, conn, job_id, new)
+
+    @staticmethod
+    def _claim(conn: sqlite3.Connection, path: str) -> tuple[uuid.UUID, bool]:
+        """Lock the file for this job, check it, probe a write: ``(job_id, new)``."""
+        # Held until the connection closes: the first write takes the exclusive lock.
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise JournalCorruptError(
+                    f"journal {path} is damaged: {'; '.join(map(str, problems[:3]))}", path=path
+                )
+            tables = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if tables - _TABLES:
+                raise JournalCorruptError(
+                    f"{path} is a SQLite file but not a job journal (tables {sorted(tables)}):"
+                    " refusing to write into it",
+                    path=path,
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            has_outcomes = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
+            if "job_id" not in meta:
+                if has_outcomes:
+                    raise JournalMismatchError(
+                        f"journal {path} holds outcomes but no job id (its meta row is"
+                        " missing): taking it for a new job would send every message again"
+                        " under new ids; restore the complete file or use a new journal",
+                        path=path,
+                    )
+                job_id = uuid.uuid4()
+                conn.execute("INSERT INTO meta VALUES ('job_id', ?)", (str(job_id),))
+                conn.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
+                new = True
+            else:
+                if meta.get("format") != _FORMAT:
+                    raise JournalMismatchError(
+                        f"{path}: journal format {meta.get('format')!r} is not {_FORMAT!r}",
+                        path=path,
+                    )
+                try:
+                    job_id = uuid.UUID(meta["job_id"])
+                except ValueError:
+                    raise JournalCorruptError(
+                        f"journal {path}: job id {meta['job_id']!r} is not a UUID", path=path
+                    ) from None
+                new = not has_outcomes
+            # The write probe: a journal that cannot be written is found out now, not after
+            # ``concurrency`` sends went unrecorded.
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('opened', ?)", (repr(time.time()),))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        # A journal from a version that used WAL: make the main file complete on its own.
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "delete":
+            conn.execute("PRAGMA journal_mode=DELETE")
+        return job_id, new
 
     def message_id(self, index: int) -> str:
         """The ``messageId`` of input ``index`` in this job, the same in every run."""
@@ -172,7 +319,7 @@ class Journal:
             self._chunk_end = rows[-1].idx
 
     def _fetch_sync(self, start: int) -> list[JournalRow]:
-        with self._lock:
+        with self._lock, _guard(self.path, "reading it"):
             cur = self._conn.execute(
                 "SELECT idx, digest, status, message_id, attempts FROM outcomes"
                 " WHERE idx >= ? ORDER BY idx LIMIT ?",
@@ -184,13 +331,24 @@ class Journal:
         """The smallest recorded index ``>= index`` (to find outcomes past the input's end)."""
 
         def query() -> int | None:
-            with self._lock:
+            with self._lock, _guard(self.path, "reading it"):
                 row = self._conn.execute(
                     "SELECT min(idx) FROM outcomes WHERE idx >= ?", (index,)
                 ).fetchone()
             return None if row is None or row[0] is None else int(row[0])
 
         return await anyio.to_thread.run_sync(query)
+
+    async def check_end(self, count: int) -> None:
+        """Refuse a journal with an outcome past the input's ``count`` messages: another job's."""
+        first = await self.first_index_from(count)
+        if first is not None:
+            raise JournalMismatchError(
+                f"the input has {count} messages but the journal {self.path} has an outcome"
+                f" for index {first}: it belongs to a different job",
+                index=first,
+                path=self.path,
+            )
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -228,7 +386,7 @@ class Journal:
         self._wake.set()
 
     def _write_sync(self, batch: list[JournalRow]) -> None:
-        with self._lock:
+        with self._lock, _guard(self.path, "writing to it"):
             conn = self._conn
             conn.execute("BEGIN")
             try:
@@ -246,7 +404,7 @@ class Journal:
         """Close the file."""
 
         def close() -> None:
-            with self._lock:
+            with self._lock, _guard(self.path, "closing it"):
                 self._conn.close()
 
         await anyio.to_thread.run_sync(close)

@@ -22,7 +22,8 @@ unknown)."""
 
 
 class Outcome(msgspec.Struct, frozen=True, gc=False):
-    """The fate of one input message; a job yields exactly one per message it sends.
+    """The fate of one input message; a job yields exactly one per message it reads (a resumed
+    job included: a message an earlier run settled yields its journaled outcome, ``resumed``).
 
     ``result`` is the API's answer when there was one (``accepted`` outcomes, and ``rejected``
     ones refused by ``accepted: false``); ``error`` the last error otherwise. ``attempts`` counts
@@ -43,6 +44,9 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     """Why it was not accepted, if it was not."""
     attempts: int = 0
     """HTTP attempts made for it."""
+    resumed: bool = False
+    """Settled by an earlier run of a journaled job: taken from the journal, not sent now
+    (``result`` and ``error`` are then ``None``: the journal keeps the status, id and attempts)."""
 
     @property
     def reasons(self) -> list[object]:
@@ -78,14 +82,14 @@ class Progress(msgspec.Struct, frozen=True, gc=False):
     """A snapshot of a running job, passed to ``on_progress``."""
 
     done: int
-    """Messages with an outcome in this run (accepted + rejected + failed)."""
+    """Messages with an outcome (accepted + rejected + failed), those from the journal included."""
     total: int | None
     """Messages in the job when known (``total=`` or ``len(messages)``), else ``None``."""
     accepted: int
     rejected: int
     failed: int
     skipped: int
-    """Messages skipped because a journal shows them accepted or rejected by an earlier run."""
+    """Of ``accepted`` and ``rejected``, those an earlier run settled (from the journal)."""
     in_flight: int
     """Messages being sent now."""
     requests: int
@@ -96,16 +100,21 @@ class Progress(msgspec.Struct, frozen=True, gc=False):
     elapsed: float
     """Seconds since the job started."""
     rate: float
-    """Outcomes per second since the job started."""
+    """Outcomes of this run (``done - skipped``) per second since the job started."""
     paused: bool
     """The server is failing as a whole and the job is waiting for it (probing)."""
+    cooldown: float = 0.0
+    """Seconds of 429 cooldown still to wait: the server asked the client to hold off."""
 
 
 class BulkReport(msgspec.Struct, kw_only=True, gc=False):
-    """What a job did. ``total == accepted + rejected + failed + not_sent + skipped``.
+    """What a job did. ``total == accepted + rejected + failed + not_sent``.
 
-    ``total`` counts the messages taken from the input. A job that ran to the end has
-    ``not_sent == 0``; a stopped or cancelled one lists what it took but never sent in
+    ``total`` counts the messages taken from the input; each has exactly one of those four
+    fates. A resumed job covers the whole job: ``accepted`` and ``rejected`` include what earlier
+    runs settled, and ``skipped`` (a part of them, ``skipped <= accepted + rejected``) says how
+    many came from the journal rather than from a send in this run. A job that ran to the end
+    has ``not_sent == 0``; a stopped or cancelled one lists what it took but never sent in
     ``not_sent_indices`` and everything from ``next_index`` on was never read.
     """
 
@@ -115,7 +124,7 @@ class BulkReport(msgspec.Struct, kw_only=True, gc=False):
     not_sent: int = 0
     """Messages taken from the input but never attempted (the job was stopped first)."""
     skipped: int = 0
-    """Messages a journal showed accepted or rejected already; not sent again."""
+    """Of ``accepted`` and ``rejected``: settled by an earlier run per the journal, not sent again."""
     total: int = 0
     """Messages taken from the input."""
     requests: int = 0
@@ -132,6 +141,9 @@ class BulkReport(msgspec.Struct, kw_only=True, gc=False):
     """Seconds from start to end."""
     stopped: bool = False
     """The job was stopped or cancelled before it read all of its input."""
+    outage: bool = False
+    """The job stopped because the server failed as a whole for longer than ``max_outage``
+    (``run()`` and ``stream()`` then raise ``BulkOutageError``; the journal resumes it)."""
     next_index: int = 0
     """The first input index never read (``total`` unless stopped early)."""
     not_sent_indices: tuple[int, ...] = ()
@@ -139,11 +151,20 @@ class BulkReport(msgspec.Struct, kw_only=True, gc=False):
 
     @property
     def throughput(self) -> float:
-        """Outcomes per second over the job's elapsed time."""
-        done = self.accepted + self.rejected + self.failed
+        """Outcomes of this run (journaled ones not counted) per second of elapsed time."""
+        done = self.accepted + self.rejected + self.failed - self.skipped
         return done / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def ok(self) -> bool:
         """Every message taken was accepted (now or by an earlier run) or rejected."""
         return self.failed == 0 and self.not_sent == 0
+
+
+def summary(r: BulkReport) -> str:
+    """The report in one log line (counts only: never numbers or text)."""
+    return (
+        f"{r.accepted} accepted, {r.rejected} rejected, {r.failed} failed, {r.not_sent} not"
+        f" sent of {r.total} ({r.skipped} from the journal); {r.requests} requests,"
+        f" {r.retries} retries, {r.throttles} throttled, {r.pauses} pauses, {r.elapsed:.1f}s"
+    )

@@ -9,18 +9,25 @@
 Each row gives one message: the destination from ``destination_field`` and the row's other
 fields as the message's ``placeholders``, which the API fills into the body's ``{name}``
 placeholders. The body template is passed through exactly as written: the library never
-fills or rewrites placeholders itself.
+fills or rewrites placeholders itself, but it does check, when ``messages_from_rows`` is called,
+that the first row's columns fill every ``{placeholder}`` of a text body (a typo would otherwise
+go out as is to every recipient). Values are sent as text: ``None`` as empty, booleans as
+``true``/``false``, nested values (a JSON line's objects and arrays) as JSON text.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import msgspec
 
+from .._exceptions import ValidationError
 from ..models import Message, RcsMessage, SmsMessage, WhatsAppMessage
 
 __all__ = ["messages_from_rows", "read_csv", "read_jsonl"]
@@ -32,6 +39,32 @@ _CLASSES: dict[str, type[SmsMessage] | type[RcsMessage] | type[WhatsAppMessage]]
     "rcs": RcsMessage,
     "whatsapp": WhatsAppMessage,
 }
+# The API's placeholders; tracked short links ({shortLinkT1}, ...) are filled by the platform.
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SHORT_LINK = re.compile(r"shortLinkT\d+")
+
+
+def _lines(path: str | os.PathLike[str], encoding: str) -> Generator[tuple[int, str], None, None]:
+    """``(number, text)`` of each line, decoded; bad bytes name the file and the line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as f:
+        number = 0
+        for number, raw in enumerate(f, 1):
+            try:
+                yield number, decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"{os.fspath(path)}, line {number}: not valid {encoding}"
+                    f" ({exc.reason} at byte {exc.start} of the line)"
+                ) from None
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"{os.fspath(path)}, line {number}: not valid {encoding} ({exc.reason})"
+            ) from None
+        if tail:
+            yield number, tail
 
 
 def read_csv(
@@ -40,27 +73,38 @@ def read_csv(
     """The rows of a CSV file with a header line, one dict each, read lazily.
 
     ``utf-8-sig`` reads files saved by spreadsheet programs (with a byte-order mark) as well as
-    plain UTF-8.
+    plain UTF-8. Bytes that are not valid in ``encoding`` raise ``ValidationError`` naming the
+    file and the line.
     """
-    with open(path, newline="", encoding=encoding) as f:
-        for row in csv.DictReader(f, delimiter=delimiter):
+    lines = _lines(path, encoding)
+    try:
+        for row in csv.DictReader((text for _, text in lines), delimiter=delimiter):
             # A short row has None for its missing cells; a long one a None key.
             yield {k: v for k, v in row.items() if k is not None and v is not None}
+    finally:
+        lines.close()
 
 
 def read_jsonl(
     path: str | os.PathLike[str], *, encoding: str = "utf-8"
 ) -> Iterator[dict[str, Any]]:
-    """The objects of a JSON Lines file, one dict per non-blank line, read lazily."""
+    """The objects of a JSON Lines file, one dict per non-blank line, read lazily.
+
+    A line that is not a JSON object, or not valid ``encoding``, raises ``ValidationError``
+    naming the file and the line.
+    """
     decoder = msgspec.json.Decoder(dict[str, Any])
-    with open(path, encoding=encoding) as f:
-        for number, line in enumerate(f, 1):
+    lines = _lines(path, encoding)
+    try:
+        for number, line in lines:
             if not line.strip():
                 continue
             try:
                 yield decoder.decode(line)
             except msgspec.DecodeError as exc:
-                raise ValueError(f"{os.fspath(path)}, line {number}: {exc}") from None
+                raise ValidationError(f"{os.fspath(path)}, line {number}: {exc}") from None
+    finally:
+        lines.close()
 
 
 def _text(value: Any) -> str:
@@ -68,7 +112,38 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        # Nested values (JSON lines) as JSON text, never a Python repr.
+        return msgspec.json.encode(value).decode()
     return str(value)
+
+
+def _check_row(row: Any, number: int) -> Mapping[str, Any]:
+    if not isinstance(row, Mapping):
+        raise ValidationError(
+            f"row {number} is a {type(row).__name__}, not a mapping of column names to values"
+            " (read a CSV with read_csv, which gives dicts)",
+            field="rows",
+        )
+    return row
+
+
+def _check_template(body: Any, available: set[str]) -> None:
+    if not isinstance(body, str):
+        return  # an RCS/WhatsApp body object: the API fills what it holds
+    missing = [
+        name
+        for name in dict.fromkeys(_PLACEHOLDER.findall(body))
+        if name not in available and not _SHORT_LINK.fullmatch(name)
+    ]
+    if missing:
+        names = ", ".join(f"{{{name}}}" for name in missing)
+        columns = ", ".join(sorted(available)) or "none"
+        raise ValidationError(
+            f"body placeholder {names} is filled by no column of the first row (placeholders"
+            f" available: {columns}); it would be sent as written to every recipient",
+            field="body",
+        )
 
 
 def messages_from_rows(
@@ -89,26 +164,64 @@ def messages_from_rows(
     ``message_id_field`` gives each message your own id. The placeholders are the row's other
     fields (or only ``placeholder_fields``), values as text. A row without a destination still
     gives a message: the job rejects it by validation, so it has an outcome like every row.
+
+    Checked now, before any job starts (``ValidationError``): the channel; that every keyword
+    is a field of the message class; and, reading the first row at once (it is still the first
+    message yielded), that it is a mapping and that its columns (with ``placeholders=``) fill
+    every ``{placeholder}`` of a text ``body`` (``{shortLinkT1}``-style tracked links
+    excepted). Later rows are read lazily; one that is not a mapping raises when reached.
     """
     try:
         cls = _CLASSES[channel]
     except KeyError:
-        raise ValueError(f"channel must be 'sms', 'rcs' or 'whatsapp', got {channel!r}") from None
+        raise ValidationError(
+            f"channel must be 'sms', 'rcs' or 'whatsapp', got {channel!r}", field="channel"
+        ) from None
+    known = {f.name for f in msgspec.structs.fields(cls)}
+    for name in fields:
+        if name not in known or name == "destination":
+            raise ValidationError(
+                f"{cls.__name__} has no field {name!r} to set for every row"
+                f" (fields: {', '.join(sorted(known - {'destination'}))})",
+                field=name,
+            )
     reserved = {destination_field}
     if message_id_field is not None:
         reserved.add(message_id_field)
     wanted = tuple(placeholder_fields) if placeholder_fields is not None else None
-    for row in rows:
+    base = fields.get("placeholders") or {}
+
+    def placeholders_of(row: Mapping[str, Any]) -> dict[str, str]:
         if wanted is None:
-            placeholders = {k: _text(v) for k, v in row.items() if k not in reserved}
-        else:
-            placeholders = {k: _text(row[k]) for k in wanted if k in row}
+            return {k: _text(v) for k, v in row.items() if k not in reserved}
+        return {k: _text(row[k]) for k in wanted if k in row}
+
+    def message(row: Mapping[str, Any]) -> Message:
         extra: dict[str, Any] = dict(fields)
+        placeholders = placeholders_of(row)
         if placeholders:
-            base = extra.get("placeholders")
             extra["placeholders"] = {**base, **placeholders} if base else placeholders
         if message_id_field is not None:
             mid = row.get(message_id_field)
             if mid not in (None, ""):
                 extra["message_id"] = _text(mid)
-        yield cls(destination=_text(row.get(destination_field)).strip(), **extra)
+        return cls(destination=_text(row.get(destination_field)).strip(), **extra)
+
+    iterator = iter(rows)
+    try:
+        first = _check_row(next(iterator), 0)
+    except StopIteration:
+        return iter(())
+    _check_template(fields.get("body"), set(placeholders_of(first)) | set(base))
+
+    def generate() -> Iterator[Message]:
+        try:
+            for number, row in enumerate(itertools.chain((first,), iterator)):
+                yield message(_check_row(row, number))
+        finally:
+            # Closing the messages (a job that stops early does) closes the rows' file.
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    return generate()

@@ -1,0 +1,606 @@
+"""The bulk engine: the producer, the senders, the tickers and the completion of each message.
+
+The shape of a job (one task group, three kinds of task)::
+
+    input --> producer --[work stream: small buffer]--> N senders --[outcome stream]--> consumer
+               |  validate, give the id, refuse a        |  send through the limiter,
+               |  caller id used twice, yield the        |  the retry policy and the health gate;
+               |  journal's outcome of what is settled   |  journal commit, then the outcome
+    journal <--+------------------------------------------+
+
+* Memory is bounded by ``concurrency`` plus two small buffers (and the caller-given message ids
+  seen, for the duplicate check): the input is read only as fast as senders free up, and
+  ``run()`` keeps no outcomes.
+* Every message taken from the input ends in exactly one place: an ``Outcome`` (accepted,
+  rejected, failed; from the journal, ``resumed``, when an earlier run settled it) or
+  ``not_sent`` (the job was stopped before its first attempt).
+* Stopping (``stop()``, a cancelled ``run()``, a stream left early, a raising hook, a job-wide
+  401/403/404, an outage longer than ``max_outage``): the producer stops reading and closes the
+  input, messages not yet started become ``not_sent``, messages in flight get ``grace_period``
+  seconds to finish, the journal is committed, and the report says what was not sent. The
+  engine runs in a shielded scope so a cancellation from outside becomes this orderly stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sized
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    InternalServerError,
+    QlaraError,
+    RateLimitError,
+    ValidationError,
+)
+from .._transport import APIResponseValidationError, RequestEvent, RequestStats
+from ..models import PreparedMessage, prepare_message
+from ._health import BulkOutageError, HealthGate
+from ._journal import Journal, JournalMismatchError, JournalRow, digest, invalid_digest
+from ._options import BulkOptions, Messages, call
+from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
+
+if TYPE_CHECKING:
+    from .._client import AsyncQlara
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("qlara_async.bulk")
+
+# Per-message backoff in a job is capped here: the health gate, not long per-message sleeps,
+# is what waits out a failing server, and a sender asleep in an 8 s backoff holds its slot.
+_BULK_BACKOFF_MAX = 2.0
+# Statuses that say nothing about the message: the key, its rights or the base path are wrong
+# for every message of the job. They stop the job; the message is failed, never rejected.
+_JOB_WIDE_STATUSES = frozenset({401, 403, 404})
+
+
+class _Item:
+    """One message between the producer and a sender."""
+
+    __slots__ = ("claimed", "digest", "error", "index", "message_id", "prepared", "prior_attempts")
+
+    def __init__(
+        self,
+        index: int,
+        prepared: PreparedMessage | None,
+        message_id: str | None,
+        digest: bytes,
+        error: ValidationError | None = None,
+        prior_attempts: int = 0,
+    ) -> None:
+        self.index = index
+        self.prepared = prepared
+        self.message_id = message_id
+        self.digest = digest
+        self.error = error
+        self.prior_attempts = prior_attempts
+        self.claimed = False
+        """A sender took it, or it was counted as not sent: either, once."""
+
+
+class Engine:
+    """One job's running state and tasks; ``BulkJob`` is its public face."""
+
+    def __init__(self, client: AsyncQlara, messages: Messages, options: BulkOptions) -> None:
+        self.client = client
+        self.messages = messages
+        self.options = options
+        known = len(messages) if isinstance(messages, Sized) else None
+        self.total = options.total if options.total is not None else known
+        self.senders = options.senders(known)
+        """Sender tasks: ``concurrency``, or fewer when the input is shorter."""
+        self.buffer = options.buffer if options.buffer is not None else min(self.senders, 64)
+        if options.retry_policy is None:
+            # A job waits out any 429 cooldown: failing messages fast would lose the job.
+            base = client.retry_policy
+            self.retry_policy = dataclasses.replace(
+                base, backoff_max=min(base.backoff_max, _BULK_BACKOFF_MAX), max_retry_after=math.inf
+            )
+        else:
+            self.retry_policy = options.retry_policy
+        self.clock = client.clock
+        self.health = options.health_gate or HealthGate(self.clock)
+        if self.health.on_change is None:
+            self.health.on_change = self._health_changed
+        self.health.max_outage = options.max_outage
+        self.health.on_outage = self._outage
+        self.journal_path = options.journal_path
+
+        self.report = BulkReport()
+        self.error: BaseException | None = None
+        """Raised by ``run()``/``stream()`` once the job has stopped (unwrapped)."""
+        self.stopping = False
+        self._journal: Journal | None = None
+        self._in_flight = 0
+        self._not_sent: list[int] = []
+        self._started: float | None = None
+        self._ids: dict[str, int] = {}  # caller-given message ids -> first index
+        self._producer_scope: anyio.CancelScope | None = None
+        self._senders_scope: anyio.CancelScope | None = None
+        self._stop_event: anyio.Event | None = None
+
+    # -- control -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        if self._producer_scope is not None:
+            self._producer_scope.cancel()
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    def fail(self, exc: BaseException, what: str) -> None:
+        """End the job in order (every message still gets its outcome) and raise ``exc`` from
+        ``run()``/``stream()`` afterwards, unwrapped."""
+        log.error("bulk: %s (%s); stopping the job", what, type(exc).__name__)
+        if self.error is None:
+            self.error = exc
+        self.stop()
+
+    def progress(self) -> Progress:
+        r = self.report
+        elapsed = self._elapsed()
+        done = r.accepted + r.rejected + r.failed
+        paused_until = getattr(self.client.limiter, "paused_until", -math.inf)
+        return Progress(
+            done=done,
+            total=self.total,
+            accepted=r.accepted,
+            rejected=r.rejected,
+            failed=r.failed,
+            skipped=r.skipped,
+            in_flight=self._in_flight,
+            requests=r.requests,
+            retries=r.retries,
+            throttles=r.throttles,
+            elapsed=elapsed,
+            rate=(done - r.skipped) / elapsed if elapsed > 0 else 0.0,
+            paused=self.health.is_open,
+            cooldown=max(0.0, paused_until - self.clock.now()),
+        )
+
+    def _elapsed(self) -> float:
+        return 0.0 if self._started is None else self.clock.now() - self._started
+
+    def _emit(self, event: BulkEvent) -> None:
+        # A user's hook that raises must not tear a sender down mid-message.
+        if self.options.on_event is not None:
+            try:
+                self.options.on_event(event)
+            except Exception as exc:
+                self.fail(exc, "on_event raised")
+
+    def _health_changed(self, opened: bool) -> None:
+        if opened:
+            self.report.pauses += 1
+        self._emit(BulkEvent("pause" if opened else "resume", -1, None, 0))
+
+    def _outage(self, seconds: float) -> None:
+        self.report.outage = True
+        hint = f"; run it again with journal {self.journal_path} to resume" if self._journal else ""
+        self.fail(
+            BulkOutageError(
+                f"the server failed as a whole for {seconds:.0f} s (max_outage="
+                f"{self.options.max_outage:g} s): the job stopped{hint}",
+                seconds=seconds,
+                report=self.report,
+            ),
+            "the server stayed down past max_outage",
+        )
+        # Messages held at the shut gate would only wait out the grace period: let them go.
+        if self._senders_scope is not None:
+            self._senders_scope.cancel()
+
+    def _journal_failed(self, exc: Exception) -> None:
+        self.fail(exc, "journal write failed")
+
+    # -- the job -------------------------------------------------------------------------------
+
+    async def run(self, out_send: MemoryObjectSendStream[Outcome]) -> None:
+        """The whole job; every failure ends up in ``self.error``."""
+        # Shielded: cancellation from outside arrives as stop() through run()/stream().
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._run(out_send)
+            except Exception as exc:
+                if self.error is None:
+                    self.error = exc
+            finally:
+                out_send.close()
+                if self._journal is not None:
+                    try:
+                        await self._journal.aclose()
+                    except Exception as exc:
+                        if self.error is None:
+                            self.error = exc
+
+    async def _run(self, out_send: MemoryObjectSendStream[Outcome]) -> None:
+        self._started = self.clock.now()
+        self._stop_event = anyio.Event()
+        if self.stopping:
+            self._stop_event.set()
+        if self.journal_path is not None:
+            try:
+                self._journal = await Journal.open(self.journal_path)
+            except Exception:
+                self._close_unread()
+                raise
+            self._journal.on_error = self._journal_failed
+        journal = self._journal
+        log.info(
+            "bulk: job started (concurrency=%d, journal=%s%s)",
+            self.senders,
+            self.journal_path or "none",
+            "" if journal is None or journal.new else ", resuming",
+        )
+        work_send, work_recv = anyio.create_memory_object_stream[_Item](self.buffer)
+        async with anyio.create_task_group() as tg:
+            if journal is not None:
+                tg.start_soon(journal.writer)
+            async with anyio.create_task_group() as background:
+                background.start_soon(self._grace_timer)
+                if self.options.on_progress is not None:
+                    background.start_soon(self._progress_ticker)
+                async with anyio.create_task_group() as senders:
+                    self._senders_scope = senders.cancel_scope
+                    for _ in range(self.senders):
+                        senders.start_soon(self._sender, work_recv.clone(), out_send)
+                    await self._produce(work_send, out_send)
+                # Senders cut off by the grace period leave items in the buffer: never started.
+                while True:
+                    try:
+                        item = work_recv.receive_nowait()
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                    self._mark_not_sent(item)
+                work_recv.close()
+                background.cancel_scope.cancel()
+            if journal is not None:
+                if not self.stopping and self.error is None:
+                    try:
+                        await journal.check_end(self.report.next_index)
+                    except JournalMismatchError as exc:
+                        self.error = exc
+                # The writer commits what is queued, then returns.
+                journal.close_writer()
+        r = self.report
+        r.elapsed = self._elapsed()
+        r.stopped = self.stopping
+        r.not_sent_indices = tuple(sorted(self._not_sent))
+        if self.options.on_progress is not None:
+            await call(self.options.on_progress, self.progress())
+        log.info("bulk: job %s; %s", "stopped" if self.stopping else "done", summary(r))
+
+    def _close_unread(self) -> None:
+        # The job ended before it read anything (its journal was refused): the input is closed
+        # all the same. A sync close only: an async generator never started needs no cleanup.
+        close = getattr(self.messages, "close", None)
+        if close is not None and isinstance(self.messages, Iterator):
+            close()
+
+    async def _grace_timer(self) -> None:
+        assert self._stop_event is not None
+        await self._stop_event.wait()
+        await self.clock.sleep(self.options.grace_period)
+        if self._senders_scope is not None:
+            log.info("bulk: grace period over; cancelling the sends still in flight")
+            self._senders_scope.cancel()
+
+    async def _progress_ticker(self) -> None:
+        on_progress = self.options.on_progress
+        assert on_progress is not None
+        while True:
+            await self.clock.sleep(self.options.progress_interval)
+            try:
+                await call(on_progress, self.progress())
+            except Exception as exc:
+                self.fail(exc, "on_progress raised")
+                return
+
+    # -- the producer --------------------------------------------------------------------------
+
+    async def _produce(
+        self, work_send: MemoryObjectSendStream[_Item], out_send: MemoryObjectSendStream[Outcome]
+    ) -> None:
+        index = 0
+        iterator: Iterator[Any] | AsyncIterator[Any] | None = None
+        with anyio.CancelScope() as scope:
+            self._producer_scope = scope
+            if self.stopping:
+                scope.cancel()
+            try:
+                messages = self.messages
+                if isinstance(messages, AsyncIterable):
+                    iterator = aiter_ = messages.__aiter__()
+                else:
+                    iterator = iter_ = iter(messages)
+                while True:
+                    if isinstance(messages, AsyncIterable):
+                        try:
+                            message = await aiter_.__anext__()
+                        except StopAsyncIteration:
+                            break
+                    else:
+                        try:
+                            message = next(iter_)
+                        except StopIteration:
+                            break
+                    taken = await self._take(index, message)
+                    index += 1
+                    if isinstance(taken, Outcome):
+                        # Counted already: it must reach the consumer even if we are stopping.
+                        with anyio.CancelScope(shield=True):
+                            await self._hand_on(taken, out_send)
+                    else:
+                        await self._hand_over(work_send, taken)
+                    if self.stopping:
+                        break
+            except Exception as exc:
+                # A broken input (or a journal mismatch) ends the job after what is in flight.
+                if self.error is None:
+                    self.error = exc
+                self.stop()
+            finally:
+                self.report.next_index = index
+                work_send.close()
+                if iterator is not None:
+                    with anyio.CancelScope(shield=True):
+                        await self._close_input(iterator)
+
+    async def _close_input(self, iterator: Iterator[Any] | AsyncIterator[Any]) -> None:
+        """Close the input (a user's file or cursor), also when the job ended early."""
+        try:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+                return
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+
+    async def _hand_over(self, work_send: MemoryObjectSendStream[_Item], item: _Item) -> None:
+        try:
+            await work_send.send(item)
+        except BaseException:
+            # Stopped while waiting for a free sender. anyio may raise even when the item was
+            # handed to a sender that has not run yet, hence the flag rather than the exception.
+            if not item.claimed:
+                self._mark_not_sent(item)
+            raise
+
+    async def _take(self, index: int, message: Any) -> _Item | Outcome:
+        """Take input ``index``: check it against the journal, prepare it, count it.
+
+        It is counted in ``total`` only on return (no checkpoint after), so a stop in the middle
+        leaves it unread rather than lost. A message an earlier run settled comes back as its
+        journaled ``Outcome`` (``resumed``), counted.
+        """
+        journal = self._journal
+        prepared: PreparedMessage | None = None
+        error: ValidationError | None = None
+        try:
+            if journal is None:
+                prepared = prepare_message(message)
+            else:
+                # Ids derived from the job and the index are stable across runs without a
+                # write before the send (prepare_message only asks when the caller set none).
+                prepared = prepare_message(message, new_id=lambda: journal.message_id(index))
+        except ValidationError as exc:
+            error = exc
+        caller_id = getattr(message, "message_id", None)
+        if prepared is None or not caller_id or prepared.message_id != caller_id:
+            caller_id = None  # derived ids are unique by construction: not tracked
+        mid = prepared.message_id if prepared is not None else getattr(message, "message_id", None)
+        ident = b""
+        prior = 0
+        if journal is not None:
+            ident = digest(prepared.content) if prepared is not None else invalid_digest(message)
+            row = await journal.lookup(index)
+            if row is not None:
+                if row.digest != ident:
+                    raise JournalMismatchError(
+                        f"message {index} differs from the one journal {self.journal_path}"
+                        " recorded: the input is not the journal's job (use a new journal"
+                        " for a new job)",
+                        index=index,
+                        path=self.journal_path,
+                    )
+                if row.status in ("accepted", "rejected"):
+                    if caller_id is not None:
+                        self._ids.setdefault(caller_id, index)
+                    status = cast(OutcomeStatus, row.status)
+                    self.report.total += 1
+                    self.report.skipped += 1
+                    self._count(status)
+                    return Outcome(
+                        index, row.message_id, status, None, None, row.attempts, resumed=True
+                    )
+                prior = row.attempts
+        if caller_id is not None:
+            first = self._ids.setdefault(caller_id, index)
+            if first != index:
+                error = ValidationError(
+                    f"messageId {caller_id!r} of message {index} was already used by message"
+                    f" {first} of this job: the platform would deliver only one of them",
+                    field="messageId",
+                )
+                prepared = None
+        self.report.total += 1
+        return _Item(index, prepared, mid, ident, error, prior)
+
+    # -- the senders ---------------------------------------------------------------------------
+
+    async def _sender(
+        self, work_recv: MemoryObjectReceiveStream[_Item], out_send: MemoryObjectSendStream[Outcome]
+    ) -> None:
+        async with work_recv:
+            async for item in work_recv:
+                if item.claimed:
+                    continue  # the producer already counted it as not sent
+                item.claimed = True
+                if self.stopping:
+                    self._mark_not_sent(item)
+                    continue
+                if item.prepared is None:
+                    assert item.error is not None
+                    outcome: Outcome | None = Outcome(
+                        item.index, item.message_id, "rejected", None, item.error, 0
+                    )
+                else:
+                    self._in_flight += 1
+                    try:
+                        outcome = await self._send(item, item.prepared)
+                    finally:
+                        self._in_flight -= 1
+                if outcome is None:
+                    self._mark_not_sent(item)
+                    continue
+                with anyio.CancelScope(shield=True):
+                    await self._complete(item, outcome, out_send)
+
+    def _mark_not_sent(self, item: _Item) -> None:
+        item.claimed = True
+        self.report.not_sent += 1
+        self._not_sent.append(item.index)
+
+    async def _send(self, item: _Item, prepared: PreparedMessage) -> Outcome | None:
+        """Send one message until it has an outcome; ``None``: cancelled before any attempt."""
+        stats = RequestStats(listener=self._listener(item))
+        gate = self.health.for_message()
+        policy = self.retry_policy
+        index, mid = item.index, prepared.message_id
+
+        def outcome(status: OutcomeStatus, result: Any, error: QlaraError | None) -> Outcome:
+            return Outcome(index, mid, status, result, error, stats.attempts + item.prior_attempts)
+
+        try:
+            while True:
+                epoch = self.health.epoch
+                try:
+                    result = await self.client._send_prepared(
+                        prepared, stats=stats, gate=gate, retry_policy=policy
+                    )
+                except (InternalServerError, APIConnectionError) as exc:
+                    # Retries ran out. If the server was failing as a whole meanwhile (the
+                    # breaker opened) or other messages are failing right now (it may be about
+                    # to), the message is not at fault: it goes again under the same id.
+                    # Probes do not count against ``max_attempts``: a long outage keeps the
+                    # job paused rather than failing the messages that happened to probe.
+                    tripped = (
+                        self.health.epoch != epoch
+                        or self.health.is_open
+                        or self.health.others_failing(gate)
+                    )
+                    counted = stats.attempts - gate.probes + item.prior_attempts
+                    if tripped and counted < self.options.max_attempts and not self.stopping:
+                        self.report.requeues += 1
+                        self.report.retries += 1
+                        log.debug("bulk: message %d requeued (%s)", index, type(exc).__name__)
+                        self._emit(
+                            BulkEvent("requeue", index, mid, stats.attempts + item.prior_attempts)
+                        )
+                        continue
+                    return outcome("failed", None, exc)
+                except (RateLimitError, APIResponseValidationError) as exc:
+                    # A response not shaped like the API's says nothing about the message.
+                    return outcome("failed", None, exc)
+                except APIStatusError as exc:
+                    if exc.status_code in _JOB_WIDE_STATUSES:
+                        # The key, its rights or the path are wrong for every message: stop.
+                        self.fail(exc, f"the API answered {exc.status_code} to the job")
+                        return outcome("failed", None, exc)
+                    if 400 <= exc.status_code < 500:
+                        return outcome("rejected", None, exc)  # a refusal of this message
+                    return outcome("failed", None, exc)
+                except APIError as exc:
+                    return outcome("failed", None, exc)
+                return outcome("accepted" if result.accepted else "rejected", result, None)
+        except anyio.get_cancelled_exc_class():
+            # The grace period ran out (or an outage outlived max_outage): a message never
+            # attempted was not sent; one that was may have been processed: fate unknown.
+            if stats.attempts == 0:
+                return None
+            if self.report.outage:
+                error = APIConnectionError(
+                    f"message {index}: the job stopped: the server failed as a whole past"
+                    " max_outage",
+                    ambiguous=stats.ambiguous > 0,
+                )
+            else:
+                error = APIConnectionError(
+                    f"message {index}: the job was stopped while it was in flight"
+                    " (the request may have been processed)",
+                    ambiguous=True,
+                )
+            error.attempts = stats.attempts
+            return outcome("failed", None, error)
+
+    def _listener(self, item: _Item) -> Callable[[RequestEvent, RequestStats], None]:
+        report = self.report
+
+        def listener(event: RequestEvent, stats: RequestStats) -> None:
+            if event == "request":
+                report.requests += 1
+            elif event == "retry":
+                report.retries += 1
+            elif event == "throttle":
+                report.throttles += 1
+            if self.options.on_event is not None:
+                self._emit(
+                    BulkEvent(
+                        event, item.index, item.message_id, stats.attempts + item.prior_attempts
+                    )
+                )
+
+        return listener
+
+    # -- completion ----------------------------------------------------------------------------
+
+    def _count(self, status: OutcomeStatus) -> None:
+        r = self.report
+        if status == "accepted":
+            r.accepted += 1
+        elif status == "rejected":
+            r.rejected += 1
+        else:
+            r.failed += 1
+
+    async def _complete(
+        self, item: _Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
+    ) -> None:
+        """Commit the outcome to the journal, count it, hand it on."""
+        if self._journal is not None:
+            await self._journal.record(
+                JournalRow(
+                    outcome.index, item.digest, outcome.status, outcome.message_id, outcome.attempts
+                )
+            )
+        self._count(outcome.status)
+        log.debug(
+            "bulk: message %d %s (id %s, %d attempts)",
+            outcome.index,
+            outcome.status,
+            outcome.message_id,
+            outcome.attempts,
+        )
+        await self._hand_on(outcome, out_send)
+
+    @staticmethod
+    async def _hand_on(outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]) -> None:
+        try:
+            await out_send.send(outcome)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # nobody listens any more (a stream left early): counted and journaled
