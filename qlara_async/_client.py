@@ -34,9 +34,10 @@ from ._exceptions import ValidationError
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
-from ._transport import AttemptGate, RequestStats, Transport, capture_responses
+from ._transport import Transport, capture_responses
 from ._version import __version__
-from .models import Message, PreparedMessage, SendResult
+from .bulk import BulkResource
+from .models import Message, SendResult
 from .resources.api_keys import ApiKeysResource
 from .resources.files import FilesResource
 from .resources.rcs import RcsResource
@@ -45,8 +46,6 @@ from .resources.whatsapp import WhatsAppResource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
-
-    from .bulk import BulkResource
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -348,19 +347,6 @@ class AsyncQlara:
         """
         return await self._api.send(message)
 
-    async def _send_prepared(
-        self,
-        prepared: PreparedMessage,
-        *,
-        stats: RequestStats | None = None,
-        gate: AttemptGate | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> SendResult:
-        # The bulk sender's way in, until it binds the send pipeline itself.
-        return await self._api.sender.send_prepared(
-            prepared, stats=stats, gate=gate, retry_policy=retry_policy
-        )
-
     # -- options and raw responses ---------------------------------------------------------
 
     def with_options(
@@ -450,9 +436,7 @@ class AsyncQlara:
     @cached_property
     def bulk(self) -> BulkResource:
         """Bulk sending: ``run`` and ``stream`` over many messages."""
-        from .bulk import BulkResource
-
-        return BulkResource(self)
+        return BulkResource(self._api)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -358,7 +358,7 @@ async def test_bulk_job_takes_options_or_keywords() -> None:
         assert (await by_keywords.run()).accepted == 2
         with pytest.raises(ValidationError):
             BulkJob(client, [sms(0)], concurrency=0)
-        with pytest.raises(TypeError):
+        with pytest.raises(ValidationError):
             BulkJob(client, [sms(0)], BulkOptions(), concurrency=2)
 
 

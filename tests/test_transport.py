@@ -214,7 +214,7 @@ async def test_connect_error_is_retried_and_returns_the_permit() -> None:
     async with client:
         from qlara_async.models import prepare_message
 
-        await client._send_prepared(prepare_message(MESSAGE), stats=stats)
+        await client._api.sender.send_prepared(prepare_message(MESSAGE), stats=stats)
     assert [r.sent for r in limiter.releases] == [False, True]
     assert stats.attempts == 2 and stats.ambiguous == 0
     assert stats.statuses == [None, 200]
@@ -230,7 +230,7 @@ async def test_read_timeout_is_ambiguous_and_retried_under_the_same_id() -> None
     async with client:
         from qlara_async.models import prepare_message
 
-        await client._send_prepared(prepare_message(MESSAGE), stats=stats)
+        await client._api.sender.send_prepared(prepare_message(MESSAGE), stats=stats)
     assert stats.ambiguous == 1
     assert seen[0].content == seen[1].content
     assert limiter.releases[0].status is None and limiter.releases[0].sent
@@ -359,7 +359,7 @@ async def test_listener_sees_request_retry_throttle_events() -> None:
     async with client:
         from qlara_async.models import prepare_message
 
-        await client._send_prepared(prepare_message(MESSAGE), stats=stats)
+        await client._api.sender.send_prepared(prepare_message(MESSAGE), stats=stats)
     assert events == ["request", "throttle", "retry", "request", "retry", "request"]
     assert stats.throttles == 1 and stats.retries == 2
 
@@ -406,7 +406,7 @@ async def test_a_raising_listener_does_not_leak_the_permit() -> None:
         from qlara_async.models import prepare_message
 
         with pytest.raises(RuntimeError):
-            await client._send_prepared(
+            await client._api.sender.send_prepared(
                 prepare_message(MESSAGE), stats=RequestStats(listener=listener)
             )
     assert len(limiter.releases) == 1 and limiter.releases[0].status is None

@@ -49,7 +49,7 @@ from ._options import BulkOptions, Messages, call
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
 
 if TYPE_CHECKING:
-    from .._client import AsyncQlara
+    from .._resource import Requester
 
 __all__ = ["Engine"]
 
@@ -90,8 +90,8 @@ class _Item:
 class Engine:
     """One job's running state and tasks; ``BulkJob`` is its public face."""
 
-    def __init__(self, client: AsyncQlara, messages: Messages, options: BulkOptions) -> None:
-        self.client = client
+    def __init__(self, api: Requester, messages: Messages, options: BulkOptions) -> None:
+        self.api = api
         self.messages = messages
         self.options = options
         known = len(messages) if isinstance(messages, Sized) else None
@@ -101,13 +101,13 @@ class Engine:
         self.buffer = options.buffer if options.buffer is not None else min(self.senders, 64)
         if options.retry_policy is None:
             # A job waits out any 429 cooldown: failing messages fast would lose the job.
-            base = client.retry_policy
+            base = api.retry_policy
             self.retry_policy = dataclasses.replace(
                 base, backoff_max=min(base.backoff_max, _BULK_BACKOFF_MAX), max_retry_after=math.inf
             )
         else:
             self.retry_policy = options.retry_policy
-        self.clock = client.clock
+        self.clock = api.transport.clock
         self.health = options.health_gate or HealthGate(self.clock)
         if self.health.on_change is None:
             self.health.on_change = self._health_changed
@@ -151,7 +151,7 @@ class Engine:
         r = self.report
         elapsed = self._elapsed()
         done = r.accepted + r.rejected + r.failed
-        paused_until = getattr(self.client.limiter, "paused_until", -math.inf)
+        paused_until = getattr(self.api.transport.limiter, "paused_until", -math.inf)
         return Progress(
             done=done,
             total=self.total,
@@ -490,8 +490,12 @@ class Engine:
             while True:
                 epoch = self.health.epoch
                 try:
-                    result = await self.client._send_prepared(
-                        prepared, stats=stats, gate=gate, retry_policy=policy
+                    result = await self.api.sender.send_prepared(
+                        prepared,
+                        stats=stats,
+                        gate=gate,
+                        retry_policy=policy,
+                        timeout=self.api.options.timeout,
                     )
                 except (InternalServerError, APIConnectionError) as exc:
                     # Retries ran out. If the server was failing as a whole meanwhile (the

@@ -12,19 +12,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._config import RetryPolicy
+from .._exceptions import ValidationError
 from ._engine import Engine
 from ._health import HealthGate
 from ._options import BulkOptions, Messages, call
 from ._outcome import BulkReport, Outcome, Progress, summary
 
 if TYPE_CHECKING:
-    from .._client import AsyncQlara
+    from .._resource import Requester
+
+
+class _HasRequester(Protocol):
+    # An AsyncQlara (not imported: the client sits above the bulk sender).
+    _api: Requester
+
 
 __all__ = ["BulkJob", "OutcomeStream"]
 
@@ -42,7 +49,7 @@ class BulkJob:
 
     def __init__(
         self,
-        client: AsyncQlara,
+        client: _HasRequester | Requester,
         messages: Messages,
         options: BulkOptions | None = None,
         **keywords: Any,
@@ -51,11 +58,12 @@ class BulkJob:
         # still works: the keywords are ``BulkOptions``'s.
         if keywords:
             if options is not None:
-                raise TypeError("pass either options or keywords, not both")
+                raise ValidationError("pass either options or keywords, not both", field="options")
             options = BulkOptions(**keywords)
         self.options = options if options is not None else BulkOptions()
         """The job's checked options."""
-        self._engine = Engine(client, messages, self.options)
+        api: Requester = getattr(client, "_api", client)  # type: ignore[arg-type]
+        self._engine = Engine(api, messages, self.options)
         self._used = False
 
     # -- what the job is -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ._options import (
 from ._outcome import BulkReport
 
 if TYPE_CHECKING:
-    from .._client import AsyncQlara
+    from .._resource import Requester
 
 __all__ = ["BulkResource"]
 
@@ -56,8 +56,8 @@ class BulkResource:
     it, raised before anything is read or sent.
     """
 
-    def __init__(self, client: AsyncQlara) -> None:
-        self._client = client
+    def __init__(self, api: Requester) -> None:
+        self._api = api
 
     def job(
         self,
@@ -80,7 +80,7 @@ class BulkResource:
 
         The options are ``run()``'s.
         """
-        return BulkJob(self._client, messages, _options(locals()))
+        return BulkJob(self._api, messages, _options(locals()))
 
     async def run(
         self,
@@ -110,7 +110,7 @@ class BulkResource:
         ever). The other options: see ``BulkOptions``. What ``run()`` raises, after the job
         stopped in order: see ``BulkJob.run``.
         """
-        return await BulkJob(self._client, messages, _options(locals())).run()
+        return await BulkJob(self._api, messages, _options(locals())).run()
 
     @asynccontextmanager
     async def stream(
@@ -134,6 +134,6 @@ class BulkResource:
         Leaving the block early stops the job: nothing new is sent and in-flight sends get
         ``grace_period`` seconds. ``outcomes.report`` holds the counts.
         """
-        job = BulkJob(self._client, messages, _options(locals()))
+        job = BulkJob(self._api, messages, _options(locals()))
         async with job.stream() as outcomes:
             yield outcomes
