@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,20 @@ def test_the_checked_first_row_is_still_yielded_and_the_rest_read_lazily() -> No
     )
     assert pulled == [0]
     assert [m.placeholders["nome"] for m in messages] == ["0", "1", "2"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("reader", [read_csv, read_jsonl], ids=["csv", "jsonl"])
+def test_a_missing_file_is_a_validation_error(reader: Any, tmp_path: Path) -> None:
+    """A path that does not exist (or a directory) names the path, as a QlaraError."""
+    for bad in (tmp_path / "nope.csv", tmp_path):
+        with pytest.raises(ValidationError, match="cannot open") as info:
+            list(reader(bad))
+        assert info.value.field == "path"
+
+
+def test_an_oversized_csv_field_names_the_line(tmp_path: Path) -> None:
+    """csv's own errors (a field over its size limit) become a ValidationError with the line."""
+    path = tmp_path / "big.csv"
+    path.write_text("destination,nome\n+393201234567," + "x" * 200_000 + "\n")
+    with pytest.raises(ValidationError, match="line"):
+        list(read_csv(path))

@@ -46,8 +46,17 @@ _SHORT_LINK = re.compile(r"shortLinkT\d+")
 
 def _lines(path: str | os.PathLike[str], encoding: str) -> Generator[tuple[int, str], None, None]:
     """``(number, text)`` of each line, decoded; bad bytes name the file and the line."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with open(path, "rb") as f:
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise ValidationError(
+            f"{os.fspath(path)}: cannot open ({exc.strerror or type(exc).__name__})", field="path"
+        ) from None
+    with f:
         number = 0
         for number, raw in enumerate(f, 1):
             try:
@@ -77,8 +86,18 @@ def read_csv(
     file and the line.
     """
     lines = _lines(path, encoding)
+    reader = csv.DictReader((text for _, text in lines), delimiter=delimiter)
     try:
-        for row in csv.DictReader((text for _, text in lines), delimiter=delimiter):
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # A field over csv's size limit, a NUL byte...: name the file and the line.
+                raise ValidationError(
+                    f"{os.fspath(path)}, line {reader.line_num}: not valid CSV ({exc})"
+                ) from None
             # A short row has None for its missing cells; a long one a None key.
             yield {k: v for k, v in row.items() if k is not None and v is not None}
     finally:
