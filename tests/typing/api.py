@@ -74,3 +74,23 @@ async def per_call_options_and_raw_responses(client: AsyncQlara) -> str | None:
     status: int = raw.status_code
     print(result.message_id, status)
     return raw.request_id
+
+
+async def bulk_job_fields(client: AsyncQlara) -> None:
+    from qlara_async.bulk import BulkOutageError, JournalError
+
+    try:
+        report: BulkReport = await client.bulk.run([], max_outage=60.0, journal="j.sqlite")
+        print(report.outage, report.skipped)
+    except BulkOutageError as exc:
+        print(exc.report.not_sent)
+    except JournalError as exc:
+        print(exc)
+
+    async def show(p: Progress) -> None:
+        print(p.cooldown, p.paused)
+
+    async with client.bulk.stream([], on_progress=show) as outcomes:
+        async for o in outcomes:
+            resumed: bool = o.resumed
+            print(resumed)
