@@ -307,6 +307,8 @@ class AsyncQlara:
         self._static_headers = {
             "User-Agent": _user_agent(),
             "Accept": "application/json",
+            # The codings the client decodes itself, bounded (see _transport._read_capped).
+            "Accept-Encoding": "gzip, deflate",
             **(default_headers or {}),
         }
         self._transport = Transport(

@@ -13,6 +13,7 @@ import pickle
 import socket
 import threading
 import traceback
+import zlib
 from collections.abc import Iterator
 
 import anyio
@@ -351,7 +352,15 @@ class _RawServer:
                 data += chunk
             self.requests += 1
             self.arrived.set()
-            if self.behaviour == "trickle":
+            if self.behaviour == "bomb":
+                body = _double_gzip_zeros(64 << 20)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                self.stop.wait()
+            elif self.behaviour == "trickle":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
                 while not self.stop.wait(0.2):
                     try:
@@ -389,6 +398,22 @@ async def test_a_trickling_response_is_bounded_by_the_deadline(raw_server: _RawS
             await client.send(MESSAGE)
     assert info.value.ambiguous
     assert raw_server.requests == 1
+
+
+@pytest.mark.parametrize("raw_server", ["bomb"], indirect=True)
+async def test_a_compression_bomb_is_refused_without_inflating_it(raw_server: _RawServer) -> None:
+    """A 200 of 64 MiB of zeros gzipped twice (a few kB on the wire) stops at the size cap:
+    each decoding step is bounded, instead of httpx inflating all of it first (1.9 GB RSS
+    for a 1.7 kB body in the hostile review)."""
+    async with AsyncQlara(
+        api_key="k",
+        base_url=raw_server.url,
+        rate_limit=None,
+        max_response_size=1 << 20,
+        retry_policy=RetryPolicy(max_retries=0),
+    ) as client:
+        with pytest.raises(APIResponseValidationError, match="max_response_size"):
+            await client.send(MESSAGE)
 
 
 @pytest.mark.parametrize("raw_server", ["hang"], indirect=True)
@@ -455,8 +480,12 @@ def test_a_client_reused_from_a_second_event_loop() -> None:
     )
 
 
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data)
+def _double_gzip_zeros(size: int) -> bytes:
+    """``size`` zero bytes gzipped twice: a few kB on the wire, built without holding them."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    once = b"".join(inner.compress(block) for _ in range(size >> 20)) + inner.flush()
+    return gzip.compress(once, 9)
 
 
 def test_response_validation_error_lives_in_the_error_tree() -> None:
