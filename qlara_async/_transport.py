@@ -34,6 +34,7 @@ request may have been processed. Beyond that:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random as _random
 import re
@@ -187,6 +188,7 @@ class Transport:
         self.max_response_size = max_response_size
         self.closed = False
         """Set by the client's ``aclose()``: no new request may start."""
+        self._loop: object = None
 
     async def request(
         self,
@@ -220,6 +222,9 @@ class Transport:
             deadline = attempt_deadline(timeout)
         stats = stats if stats is not None else RequestStats()
         where = _Where(method, self.base_url + (display_path or path))
+        loop = _current_loop()
+        if loop is not self._loop:
+            self._bind(loop, where)
         if self.closed:
             raise APIConnectionError(
                 f"{where}: the client is closed (use a new AsyncQlara, or send inside"
@@ -350,6 +355,19 @@ class Transport:
             await self.clock.sleep(delay)
             priority = False
 
+    def _bind(self, loop: object, where: _Where) -> None:
+        """Tie the client to the event loop that uses it. Its limiter, pool and cooldown are
+        one loop's objects: a second loop running at the same time (another thread) would
+        hang on them, so it is refused; a loop that has ended hands the client on."""
+        if self._loop is not None and _loop_alive(self._loop):
+            raise APIConnectionError(
+                f"{where}: this client is in use on another event loop (thread); make one"
+                " AsyncQlara per event loop",
+                method=where.method,
+                url=where.url,
+            )
+        self._loop = loop
+
     async def _exchange(
         self, request: httpx.Request, attempt: _Attempt, deadline: float | None
     ) -> tuple[httpx.Response, bytes | None, Any, str]:
@@ -436,6 +454,32 @@ def capture_responses() -> Iterator[list[httpx.Response]]:
         yield found
     finally:
         _captured.reset(token)
+
+
+def _current_loop() -> object:
+    """The running event loop (asyncio) or run (trio), as an identity."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: trio (the only other backend anyio runs on)
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+
+
+def _loop_alive(loop: object) -> bool:
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        return loop.is_running() and not loop.is_closed()
+    import trio
+
+    try:
+        loop.run_sync_soon(_noop)  # type: ignore[attr-defined]
+    except trio.RunFinishedError:
+        return False
+    return True
+
+
+def _noop() -> None:
+    pass
 
 
 class _Where:

@@ -417,6 +417,37 @@ async def test_a_compression_bomb_is_refused_without_inflating_it(raw_server: _R
 
 
 @pytest.mark.parametrize("raw_server", ["hang"], indirect=True)
+def test_two_event_loops_at_once_are_refused_not_hung(raw_server: _RawServer) -> None:
+    """A client in use on one loop (thread) and called from another loop at the same time got
+    every call stuck on the first loop's limiter; now the second loop gets a clear error."""
+    import asyncio
+
+    client = AsyncQlara(
+        api_key="k", base_url=raw_server.url, retry_policy=RetryPolicy(max_retries=0)
+    )
+    first: list[BaseException] = []
+
+    def other_thread() -> None:
+        async def send() -> None:
+            try:
+                await client.send(MESSAGE)
+            except BaseException as exc:
+                first.append(exc)
+
+        asyncio.run(send())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert raw_server.arrived.wait(10)
+    with pytest.raises(APIConnectionError, match="another event loop"):
+        asyncio.run(client.send(MESSAGE))
+    raw_server.stop.set()  # the first call's server hangs up: its loop ends
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(first) == 1 and isinstance(first[0], APIConnectionError)
+
+
+@pytest.mark.parametrize("raw_server", ["hang"], indirect=True)
 async def test_aclose_with_a_send_in_flight(raw_server: _RawServer) -> None:
     """3. Closing the client under a send in flight gives that caller an ambiguous
     APIConnectionError (the server may have the message), and later calls a clear error."""
