@@ -12,6 +12,7 @@ import platform
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -34,7 +35,7 @@ from ._exceptions import ValidationError
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
-from ._transport import Transport, capture_responses
+from ._transport import Transport, capture_responses, register_redactor
 from ._version import __version__
 from .bulk import BulkResource
 from .models import Message, SendResult
@@ -159,6 +160,13 @@ def _check_base_url(base_url: object) -> str:
             field="base_url",
         )
     return str(url).rstrip("/")
+
+
+def _echo_forms(value: str) -> set[str]:
+    raw = value.encode()
+    b64 = base64.b64encode(raw).decode()
+    url = base64.urlsafe_b64encode(raw).decode()
+    return {value, b64, b64.rstrip("="), url, url.rstrip("="), quote(value, safe="")}
 
 
 def _check_policy(policy: object) -> RetryPolicy:
@@ -325,11 +333,19 @@ class AsyncQlara:
             max_response_size=max_response_size,
         )
         self._api = Requester(self._transport)
+        # Every form a server may echo a credential in: as is, base64 (plain and URL-safe, with
+        # and without padding) and percent-encoded. Longest first, so no form leaves a piece.
+        forms = {
+            form for secret in self._secrets for form in _echo_forms(secret.get()) if len(form) >= 4
+        }
+        self._masks = tuple(_Secret(f) for f in sorted(forms, key=len, reverse=True))
+        forms = set()
+        register_redactor(self._redact)
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self._masks:
             value = secret.get()
-            if value and value in text:
+            if value in text:
                 text = text.replace(value, "<secret>")
         return text
 

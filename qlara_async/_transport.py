@@ -38,6 +38,7 @@ import asyncio
 import logging
 import random as _random
 import re
+import weakref
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, contextmanager
@@ -90,19 +91,49 @@ def mask_secret_paths(text: str) -> str:
     return _SECRET_PATH.sub(r"\1{value}", text)
 
 
-class _MaskSecretPaths(logging.Filter):
-    """httpx logs every request's URL at INFO; a key in the path must not reach the log."""
+_REDACTORS: list[weakref.WeakMethod[Callable[[str], str]]] = []
+"""Every live client's ``_redact``: the log filter scrubs their credentials."""
+
+
+def register_redactor(redact: Callable[[str], str]) -> None:
+    """Have the log filter scrub what ``redact`` (a live client's bound method) knows."""
+    _REDACTORS[:] = [r for r in _REDACTORS if r() is not None]
+    _REDACTORS.append(weakref.WeakMethod(redact))
+
+
+class _ScrubSecrets(logging.Filter):
+    """httpx logs every URL at INFO and httpcore every response header at DEBUG, whatever a
+    server echoes in them: the records of those loggers are scrubbed of every live client's
+    credentials, and of a key in an ``/authentication/{value}`` path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and any("/authentication/" in str(a) for a in args):
-            record.args = tuple(
-                mask_secret_paths(str(a)) if "/authentication/" in str(a) else a for a in args
-            )
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True  # not ours to break
+        clean = mask_secret_paths(text) if "/authentication/" in text else text
+        for ref in _REDACTORS:
+            redact = ref()
+            if redact is not None:
+                clean = redact(clean)
+        if clean != text:
+            record.msg, record.args = clean, None
         return True
 
 
-logging.getLogger("httpx").addFilter(_MaskSecretPaths())
+_SCRUB = _ScrubSecrets()
+# A logger's filters see only its own records, not its children's: each one is named.
+for _name in (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "hpack.hpack",
+):
+    logging.getLogger(_name).addFilter(_SCRUB)
+del _name
 
 T = TypeVar("T")
 
@@ -283,7 +314,10 @@ class Transport:
                     and (not lost.ambiguous or (retry and policy.retry_ambiguous))
                 )
                 if not may_retry:
-                    raise _connection_error(lost, where, stats, self._redact) from lost.cause
+                    # Not chained: httpx's exception and httpcore's frames under it hold what
+                    # the server sent (a header line echoing the key), which a traceback
+                    # printed with its locals would show. The message names the cause.
+                    raise _connection_error(lost, where, stats, self._redact) from None
                 reason = lost.reason
             except BaseException:
                 # Cancelled, or a callback raised, after the permit was taken: the request may
@@ -310,7 +344,13 @@ class Transport:
                             method=where.method,
                             url=where.url,
                         ) from None
-                    return _decode_success(status, answer, decoder, where, request)
+                    try:
+                        return _decode_success(status, answer, decoder, where, request)
+                    except APIResponseValidationError:
+                        # A traceback printed with its locals must not show a body that
+                        # echoes a credential.
+                        answer = response = None  # type: ignore[assignment]
+                        raise
 
                 if status == 429:
                     stats.throttles += 1
@@ -331,6 +371,7 @@ class Transport:
                     # up (out of retries, or told to wait longer than max_retry_after).
                     self.limiter.pause(wait)
                     if retry_number >= policy.max_retries or wait > policy.max_retry_after:
+                        response = body = None  # type: ignore[assignment]  # (locals, as above)
                         raise error
                     retry_number += 1
                     log.debug("%s: 429; every request paused %.2fs", where, wait)
@@ -344,6 +385,7 @@ class Transport:
                 if not (retry and is_retryable_status(status)) or (
                     retry_number >= policy.max_retries
                 ):
+                    response = body = None  # type: ignore[assignment]  # (locals, as above)
                     raise error
                 reason = str(status)
 
@@ -647,12 +689,14 @@ def _decode_success(
     try:
         return decoder(content) if decoder is not None else _json_decode(content)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        content = b""  # the body may echo a credential: keep it out of traceback locals
+        # Not chained, for the same reason: the decoder's frames hold the body.
         raise APIResponseValidationError(
             f"{where}: the response body is not what the API documents: {_clip(str(exc))}",
             request=request,
             method=where.method,
             url=where.url,
-        ) from exc
+        ) from None
 
 
 def _decode_error_body(content: bytes | None, redact: Callable[[str], str]) -> Any:
@@ -723,12 +767,13 @@ def _status_error(
         message += f": {detail}"
     request_id = response.headers.get(REQUEST_ID_HEADER)
     if request_id:
+        request_id = redact(request_id)
         message += f" (request id {_clip(request_id, 100)})"
     # A server may echo the credential back ("invalid key ..."): never let it into the text.
     message = redact(message)
     cls = status_error_class(status)
     if cls is RateLimitError:
-        return RateLimitError(
+        error: APIStatusError = RateLimitError(
             message,
             response=response,
             body=body,
@@ -736,7 +781,10 @@ def _status_error(
             method=where.method,
             url=where.url,
         )
-    return cls(message, response=response, body=body, method=where.method, url=where.url)
+    else:
+        error = cls(message, response=response, body=body, method=where.method, url=where.url)
+    error.request_id = request_id
+    return error
 
 
 def _connection_error(
