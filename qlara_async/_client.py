@@ -9,6 +9,8 @@ import ipaddress
 import logging
 import os
 import platform
+import re
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -112,6 +114,19 @@ def _check_credential(value: object, name: str) -> str | None:
     return value
 
 
+# RFC 9110 token characters, and a value of visible ASCII with inner spaces or tabs.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?|")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -131,11 +146,16 @@ def _check_base_url(base_url: object) -> str:
         )
     try:
         url = httpx.URL(base_url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        host, port = url.host, url.port  # decoding an IDNA host may fail only here
+    except ValidationError:
+        raise
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:  # idna's errors are ValueErrors
         # The text may hold a password (user:pass@host): only the reason is shown.
         raise ValidationError(
             f"base_url is not a valid URL ({type(exc).__name__})", field="base_url"
         ) from None
+    if port is not None and not 0 < port < 65536:
+        raise ValidationError(f"base_url port {port} is not 1 to 65535", field="base_url")
     if url.userinfo:
         raise ValidationError(
             "base_url must not carry credentials (user:password@): pass api_key, or"
@@ -148,15 +168,15 @@ def _check_base_url(base_url: object) -> str:
             "base_url must not have a ?query or #fragment, e.g. " + DEFAULT_BASE_URL,
             field="base_url",
         )
-    if url.scheme not in ("https", "http") or not url.host:
+    if url.scheme not in ("https", "http") or not host:
         raise ValidationError(
             "base_url must be an absolute https:// URL, e.g. " + DEFAULT_BASE_URL,
             field="base_url",
         )
-    if url.scheme == "http" and not _is_loopback(url.host):
+    if url.scheme == "http" and not _is_loopback(host):
         # Credentials in clear text over a network: refuse before anything is sent.
         raise ValidationError(
-            f"base_url uses plain http:// to {url.host!r}; only loopback hosts may use http://",
+            f"base_url uses plain http:// to {host!r}; only loopback hosts may use http://",
             field="base_url",
         )
     return str(url).rstrip("/")
@@ -228,11 +248,18 @@ class AsyncQlara:
         password = None
         if key is not None:
             _check_credential(key.get(), "api_key")
-        if secret_password is not None and not isinstance(secret_password.get(), str):
-            raise ValidationError(
-                f"password must be a string, got {type(secret_password.get()).__name__}",
-                field="password",
-            )
+        if secret_password is not None:
+            if not isinstance(secret_password.get(), str):
+                raise ValidationError(
+                    f"password must be a string, got {type(secret_password.get()).__name__}",
+                    field="password",
+                )
+            if not _encodable(secret_password.get()):
+                # The encoder's own error would quote "username:password" in the clear.
+                raise ValidationError(
+                    "password is not valid Unicode text (it holds a lone surrogate)",
+                    field="password",
+                )
         if username is not None:
             _check_credential(username, "username")
             if ":" in username:
@@ -291,13 +318,32 @@ class AsyncQlara:
                 field="max_response_size",
             )
         if default_headers is not None:
+            if not isinstance(default_headers, Mapping):
+                raise ValidationError(
+                    f"default_headers must be a dict of str to str, got"
+                    f" {type(default_headers).__name__}",
+                    field="default_headers",
+                )
             for name, value in default_headers.items():
-                _check_credential(name, "default_headers")
-                if not isinstance(value, str) or any(c < " " or c == "\x7f" for c in value):
+                if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
                     raise ValidationError(
-                        f"default_headers[{name!r}] must be a string without control characters",
+                        f"default_headers: {name!r} is not a valid header name",
                         field="default_headers",
                     )
+                if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+                    raise ValidationError(
+                        f"default_headers[{name!r}] must be printable ASCII text",
+                        field="default_headers",
+                    )
+        if clock is not None and not isinstance(clock, Clock):
+            raise ValidationError("clock must have now(), wall() and async sleep()", field="clock")
+        if random is not None and not callable(random):
+            raise ValidationError("random must be a function returning a float", field="random")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ValidationError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}",
+                field="http_client",
+            )
         self.clock: Clock = clock or AnyioClock()
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
         self._limiter = build_limiter(rate_limit, clock=self.clock)

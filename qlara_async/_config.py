@@ -22,6 +22,8 @@ __all__ = ["CallOptions", "RateLimit", "RetryPolicy", "check_timeout"]
 
 MAX_WINDOW_REQUESTS = 1_000_000_000
 """More requests than any window needs; bigger numbers only overflow the arithmetic."""
+MAX_TIMEOUT = 86400.0
+"""A day: longer is not a timeout (and huge numbers overflow the event loop's clock)."""
 MIN_WINDOW_PERIOD = 0.001
 MAX_WINDOW_PERIOD = 86400.0 * 31
 
@@ -167,7 +169,7 @@ def check_timeout(timeout: object) -> httpx.Timeout:
     """``timeout`` as an ``httpx.Timeout``, checked. A float bounds connect, read and write, not the wait for a pooled connection: a bulk
     job's concurrency may exceed the pool, and that wait is ours, not the server's."""
     if isinstance(timeout, httpx.Timeout):
-        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+        values: list[object] = [timeout.connect, timeout.read, timeout.write, timeout.pool]
     elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
         values = [timeout]
     else:
@@ -177,9 +179,21 @@ def check_timeout(timeout: object) -> httpx.Timeout:
             field="timeout",
         )
     for value in values:
-        if value is not None and not (math.isfinite(value) and value > 0):
+        if value is None:
+            continue
+        try:
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and 0 < value <= MAX_TIMEOUT
+            )
+        except OverflowError:  # an int too large for a float
+            ok = False
+        if not ok:
             raise ValidationError(
-                f"timeout must be a finite number of seconds > 0, got {value!r}", field="timeout"
+                f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}, got {value!r}",
+                field="timeout",
             )
     if isinstance(timeout, httpx.Timeout):
         return timeout

@@ -101,6 +101,9 @@ class APIError(QlaraError):
     """
 
     request: httpx.Request | None
+    message_id: str | None = None
+    """For a send: the ``messageId`` every attempt carried. After an ambiguous failure, send
+    again with ``message_id=`` set to it, so the platform sees one message, not two."""
 
     def __init__(
         self,

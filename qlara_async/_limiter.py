@@ -92,6 +92,7 @@ from anyio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 
 from ._clock import AnyioClock, Clock
 from ._config import RateLimit
+from ._exceptions import ValidationError
 
 __all__ = [
     "CooldownTooLong",
@@ -648,6 +649,7 @@ def build_limiter(rate_limit: RateLimit | Limiter | None, *, clock: Clock | None
         return LocalLimiter(rate_limit, clock=clock)
     if isinstance(rate_limit, Limiter):
         return rate_limit
-    raise TypeError(
-        f"rate_limit must be a RateLimit, a Limiter or None, got {type(rate_limit).__name__}"
+    raise ValidationError(
+        f"rate_limit must be a RateLimit, a Limiter or None, got {type(rate_limit).__name__}",
+        field="rate_limit",
     )

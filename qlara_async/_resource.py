@@ -270,6 +270,10 @@ def _query(params: Mapping[str, object]) -> dict[str, Any]:
     return {k: query_value(v) for k, v in params.items() if v is not None}
 
 
+MAX_PATH_PARAM = 1024
+"""Longest path parameter accepted (ids and media keys are far shorter; URLs have limits)."""
+
+
 def path_param(name: str, value: object, *, safe: str = "") -> str:
     """Check a path parameter up front and percent-encode it for the URL path.
 
@@ -283,6 +287,16 @@ def path_param(name: str, value: object, *, safe: str = "") -> str:
             field=name,
         )
     text = str(value)
+    if len(text) > MAX_PATH_PARAM:
+        raise ValidationError(
+            f"`{name}` is {len(text)} characters long; at most {MAX_PATH_PARAM}", field=name
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"`{name}` is not valid Unicode text (it holds a lone surrogate)", field=name
+        ) from None
     segments = text.split("/") if "/" in safe else [text]
     for segment in segments:
         if not segment.strip() or segment in (".", ".."):

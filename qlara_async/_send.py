@@ -12,6 +12,7 @@ from functools import partial
 import httpx
 
 from ._config import RetryPolicy
+from ._exceptions import APIError
 from ._transport import AttemptGate, RequestStats, Transport, require_body
 from .models import Message, PreparedMessage, SendResult, decode_send_result, prepare_message
 
@@ -48,17 +49,22 @@ class Sender:
         retry_policy: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> SendResult:
-        """Send a message ``prepare_message`` made; every attempt sends its exact bytes."""
-        result: SendResult | None = await self.transport.request(
-            "POST",
-            prepared.path,
-            content=prepared.content,
-            # A response without messageId reports the id that was sent.
-            decoder=partial(decode_send_result, message_id=prepared.message_id),
-            retry=True,
-            stats=stats,
-            gate=gate,
-            retry_policy=retry_policy,
-            timeout=timeout,
-        )
-        return require_body(result, f"POST {prepared.path}")
+        """Send a message ``prepare_message`` made; every attempt sends its exact bytes. An
+        ``APIError`` raised carries the ``message_id`` (to send again under the same id)."""
+        try:
+            result: SendResult | None = await self.transport.request(
+                "POST",
+                prepared.path,
+                content=prepared.content,
+                # A response without messageId reports the id that was sent.
+                decoder=partial(decode_send_result, message_id=prepared.message_id),
+                retry=True,
+                stats=stats,
+                gate=gate,
+                retry_policy=retry_policy,
+                timeout=timeout,
+            )
+            return require_body(result, f"POST {prepared.path}")
+        except APIError as exc:
+            exc.message_id = prepared.message_id
+            raise

@@ -64,6 +64,7 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     RateLimitError,
+    ValidationError,
     jsend_field_errors,
     status_error_class,
 )
@@ -285,7 +286,7 @@ class Transport:
             attempt = _Attempt()
             try:
                 # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
-                request = self.http.build_request(
+                request = self._build(
                     method,
                     url,
                     content=content,
@@ -299,6 +300,13 @@ class Transport:
                 stats.attempts += 1
                 stats._emit("request")
                 response, answer, body, problem = await self._exchange(request, attempt, deadline)
+            except _Unbuildable as bad:
+                permit.release(status=None, sent=False)
+                if gate is not None:
+                    gate.exit(None)
+                raise ValidationError(
+                    f"{where}: the request cannot be built ({bad})", field=None
+                ) from None
             except _Lost as lost:
                 permit.release(status=None, sent=lost.sent)
                 stats.statuses.append(None)
@@ -396,6 +404,14 @@ class Transport:
             stats._emit("retry")
             await self.clock.sleep(delay)
             priority = False
+
+    def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        """The httpx request; what httpx refuses to build (a URL too long, a query value it
+        cannot encode) is bad input, raised before anything is sent."""
+        try:
+            return self.http.build_request(method, url, **kwargs)
+        except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
+            raise _Unbuildable(f"{type(exc).__name__}: {_clip(str(exc), 200)}") from None
 
     def _bind(self, loop: object, where: _Where) -> None:
         """Tie the client to the event loop that uses it. Its limiter, pool and cooldown are
@@ -566,6 +582,10 @@ class _Attempt:
                 self.written = True
 
         return trace
+
+
+class _Unbuildable(Exception):
+    """httpx refused to build the request (internal: turned into ``ValidationError``)."""
 
 
 class _Lost(Exception):

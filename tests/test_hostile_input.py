@@ -6,6 +6,7 @@ Each test pins a finding of the hardening review (issue 7); the number is in its
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -282,3 +283,104 @@ def test_every_validation_spec_covers_exactly_its_struct() -> None:
     for spec in SPECS:
         fields = {f.name for f in msgspec.structs.fields(spec.cls)}
         assert spec.checked == fields, spec.cls.__name__
+
+
+# --- the second hostile review -------------------------------------------------------------
+
+
+def test_a_password_that_is_not_unicode_is_refused_without_showing_it() -> None:
+    """R6. A lone surrogate in the password raised UnicodeEncodeError quoting user:password."""
+    with pytest.raises(ValidationError) as info:
+        AsyncQlara(username="bob", password="s3cret-pw\ud800")
+    assert info.value.field == "password" and "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        pytest.param({"base_url": "https://xn--a.com/api"}, "base_url", id="bad-idna"),
+        pytest.param({"base_url": "https://127.0.0.1:70000/api"}, "base_url", id="port"),
+        pytest.param({"timeout": 10**400}, "timeout", id="timeout-huge-int"),
+        pytest.param({"timeout": httpx.Timeout("5")}, "timeout", id="timeout-str-inside"),  # type: ignore[arg-type]
+        pytest.param({"rate_limit": (10, 1.0)}, "rate_limit", id="rate-limit-tuple"),
+        pytest.param({"rate_limit": "production"}, "rate_limit", id="rate-limit-str"),
+        pytest.param({"default_headers": [("a", "b")]}, "default_headers", id="headers-list"),
+        pytest.param({"default_headers": {"X-A": "café"}}, "default_headers", id="non-ascii"),
+        pytest.param({"default_headers": {"X A": "b"}}, "default_headers", id="name-space"),
+        pytest.param({"default_headers": {"X-A": "a\nb"}}, "default_headers", id="newline"),
+        pytest.param({"http_client": "x"}, "http_client", id="http-client"),
+        pytest.param({"clock": "x"}, "clock", id="clock"),
+        pytest.param({"random": "x"}, "random", id="random"),
+    ],
+)
+def test_constructor_options_are_checked_up_front(kwargs: dict[str, Any], field: str) -> None:
+    """R7/R8. Each raised a raw TypeError, AttributeError, OverflowError or idna error, at
+    construction or at the first call."""
+    with pytest.raises(ValidationError) as info:
+        AsyncQlara(api_key="k", **kwargs)
+    assert info.value.field == field
+
+
+@pytest.mark.anyio
+async def test_inputs_httpx_cannot_carry_are_refused_before_any_request() -> None:
+    """R9. A surrogate or a 70,000-character media key, a cyclic or 100k-deep template."""
+    seen: list[httpx.Request] = []
+    client, _, _ = make_client(lambda r: seen.append(r) or httpx.Response(200, json=SMS_OK))
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(100_000):
+        node["a"] = {}
+        node = node["a"]
+    cyclic: dict[str, Any] = {"id": 1}
+    cyclic["self"] = cyclic
+    async with client:
+        for call in (
+            client.files.download_url("abc\ud800"),
+            client.files.download_url("a" * 70_000),
+        ):
+            with pytest.raises(ValidationError):
+                await call
+        for template in (deep, cyclic):
+            with pytest.raises(ValidationError):
+                await client.whatsapp.send(
+                    destination="+393201234567", phone_number_id=5, template=template
+                )
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        pytest.param(
+            WhatsAppMessage(
+                destination="+393201234567", phone_number_id=5, body={"text": {"body": b"hi"}}
+            ),
+            "body.text.body",
+            id="bytes-as-text",
+        ),
+        pytest.param(
+            RcsMessage(
+                destination="+393201234567",
+                agent_id=1,
+                body={"type": "TEXT", "body": {"text": datetime(2020, 1, 1)}},
+            ),
+            "body.body.text",
+            id="datetime-as-text",
+        ),
+        pytest.param(
+            RcsMessage(destination="+393201234567", agent_id=10**30, template_id=1),
+            "agentId",
+            id="huge-agent-id",
+        ),
+        pytest.param(
+            WhatsAppMessage(destination="+393201234567", phone_number_id=5, template={"id": 2**64}),
+            "template.id",
+            id="huge-template-id",
+        ),
+    ],
+)
+def test_wrong_types_are_not_silently_converted(message: Any, field: str) -> None:
+    """R10/R11. Bytes were sent as base64 text, a datetime as an ISO string, 10**30 as an id."""
+    with pytest.raises(ValidationError) as info:
+        prepare_message(message)
+    assert info.value.field == field

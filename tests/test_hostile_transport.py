@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import logging
 import pickle
 import socket
 import threading
@@ -529,3 +530,83 @@ def test_response_validation_error_lives_in_the_error_tree() -> None:
     assert issubclass(APIResponseValidationError, qlara_async.APIError)
     # One permit class for both limiters (their release() was the same code twice).
     assert not hasattr(_limiter, "_LocalPermit") and not hasattr(_limiter, "_NullPermit")
+
+
+# --- the second hostile review -------------------------------------------------------------
+
+
+async def test_echoes_in_headers_and_reason_phrase_reach_no_log_or_attribute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """R3/R4/R13. A key echoed in X-Request-Id, the reason phrase, or base64-encoded in the
+    body: not in any log record (httpx, httpcore at DEBUG), ``request_id``, or the pickle."""
+    import base64
+
+    b64 = base64.b64encode(KEY.encode()).decode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            401,
+            headers={"X-Request-Id": KEY},
+            json={"message": f"bad key {b64}"},
+            extensions={"reason_phrase": f"Bad {KEY}".encode()},
+        )
+
+    caplog.set_level(logging.DEBUG)
+    client, _, _ = make_client(handler, api_key=KEY)
+    async with client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.send(MESSAGE)
+        logging.getLogger("httpcore.http11").debug("echo %s", KEY)  # as httpcore would
+    exc = info.value
+    assert caplog.records
+    assert all(KEY not in r.getMessage() and b64 not in r.getMessage() for r in caplog.records)
+    assert exc.request_id == "<secret>"
+    assert KEY not in str(exc) and b64 not in str(exc)
+    assert KEY.encode() not in pickle.dumps(exc) and b64.encode() not in pickle.dumps(exc)
+
+
+async def test_httpx_exceptions_quoting_the_server_are_not_chained() -> None:
+    """R5. httpx's error text (and httpcore's frames under it) quote what the server sent:
+    the APIConnectionError names the cause, scrubbed, and chains nothing."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError(f"illegal header line: bytearray(b'X-{KEY} bad')")
+
+    client, _, _ = make_client(handler, api_key=KEY, max_retries=0)
+    async with client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.send(MESSAGE)
+    exc = info.value
+    assert exc.__cause__ is None and exc.__suppress_context__
+    tb = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    blob = "".join(tb.format()) + "".join(repr(f.locals) for f in tb.stack)
+    assert KEY not in blob and "RemoteProtocolError" in str(exc)
+
+
+async def test_a_body_echoing_the_key_is_not_in_traceback_locals() -> None:
+    """R5. A 2xx that echoes the key and is not a send result: no frame local holds it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": KEY})
+
+    client, _, _ = make_client(handler, api_key=KEY)
+    async with client:
+        with pytest.raises(APIResponseValidationError) as info:
+            await client.send(MESSAGE)
+    tb = traceback.TracebackException.from_exception(info.value, capture_locals=True)
+    assert KEY not in "".join(tb.format())
+
+
+async def test_a_send_error_carries_the_message_id() -> None:
+    """R12. After an ambiguous failure the caller learns the id to send again under."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("lost")
+
+    client, _, _ = make_client(handler, max_retries=0)
+    async with client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.send(MESSAGE)
+    assert info.value.ambiguous and info.value.message_id
+    assert pickle.loads(pickle.dumps(info.value)).message_id == info.value.message_id

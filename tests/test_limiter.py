@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qlara_async import RateLimit
+from qlara_async import RateLimit, ValidationError
 from qlara_async._clock import ManualClock
 from qlara_async._limiter import (
     Limiter,
@@ -43,7 +43,7 @@ def test_build_limiter_passes_a_limiter_through() -> None:
 
 def test_build_limiter_refuses_anything_else() -> None:
     """A wrong type fails at construction, naming what it got."""
-    with pytest.raises(TypeError, match="tuple"):
+    with pytest.raises(ValidationError, match="tuple"):
         build_limiter((50, 1.0))  # type: ignore[arg-type]
 
 

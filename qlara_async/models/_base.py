@@ -25,6 +25,7 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
+    "MAX_ID",
     "InputModel",
     "Model",
     "NonEmptyStr",
@@ -46,8 +47,11 @@ class InputModel(Model, kw_only=True, forbid_unknown_fields=True):
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
 """A string that may not be empty (checked when a nested dict or Struct is validated)."""
 
-PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
-"""An id: an ``int`` (not a ``bool``) greater than zero."""
+MAX_ID = 2**63 - 1
+"""The largest id the API can hold (a signed 64-bit integer)."""
+
+PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
+"""An id: an ``int`` (not a ``bool``) from 1 to ``MAX_ID``."""
 
 RcsBodyType = Literal["TEXT", "CARD", "CAROUSEL"]
 """The three kinds of inline RCS body."""

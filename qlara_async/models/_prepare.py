@@ -52,6 +52,8 @@ def encode_body(value: object) -> bytes:
     ``"\ud800"``, e.g. from a badly decoded file) is a ``ValidationError`` naming its field."""
     try:
         return _encoder.encode(value)
+    except RecursionError:
+        raise ValidationError("the request is nested too deeply, or contains itself") from None
     except UnicodeEncodeError:
         field = _bad_text(msgspec.to_builtins(value), "")
         raise ValidationError(

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
+from uuid import UUID
 
 import msgspec
 
 from .._exceptions import ValidationError
-from ._base import format_scheduled_date
+from ._base import MAX_ID, format_scheduled_date
 from .rcs import RcsBody, RcsCard, RcsCarousel, RcsMessage, RcsText
 from .sms import LegacySmsMessage, LegacySmsRequest, SmsMessage
 from .whatsapp import (
@@ -153,9 +155,16 @@ def _bool(value: Any, field: str) -> bool:
 def _positive_int(value: Any, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise _type_error(field, "an int", value)
-    if value <= 0:
-        raise ValidationError(f"{field} must be a positive integer, got {value}", field=field)
+    if not 0 < value <= MAX_ID:
+        raise ValidationError(
+            f"{field} must be an integer from 1 to {MAX_ID}, got {_short(value)}", field=field
+        )
     return value
+
+
+def _short(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 30 else f"{text[:12]}...({len(text)} digits)"
 
 
 def _placeholders(value: Any, field: str) -> dict[str, str]:
@@ -212,17 +221,26 @@ def _translate(err: msgspec.ValidationError, path: str) -> ValidationError:
     return ValidationError(f"Invalid {field}: {head[:1].lower()}{head[1:]}", field=field or None)
 
 
+# Passed through to_builtins as they are, so the type check sees them: otherwise bytes would
+# become base64 text and a datetime an ISO string, and be sent as the message.
+_RAW_TYPES = (bytes, bytearray, memoryview, datetime, date, time, timedelta, UUID, Decimal)
+
+
 def _convert(value: Any, type_: Any, field: str) -> Any:
     # Structs go through to_builtins as well: msgspec.convert hands an instance of the target
     # type back unchecked, and a Struct built in Python may hold anything.
     try:
-        data = msgspec.to_builtins(value)
-    except TypeError as exc:
-        raise ValidationError(f"Invalid {field}: {exc}", field=field) from None
-    try:
+        data = msgspec.to_builtins(value, builtin_types=_RAW_TYPES)
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as exc:
         raise _translate(exc, field) from None
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"Invalid {field or 'value'}: {exc}", field=field or None) from None
+    except RecursionError:
+        raise ValidationError(
+            f"{field or 'the value'} is nested too deeply, or contains itself",
+            field=field or None,
+        ) from None
 
 
 def _exactly_one(obj: msgspec.Struct, names: tuple[str, ...], field: str) -> None:
