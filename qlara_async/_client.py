@@ -41,6 +41,7 @@ from ._transport import Transport, capture_responses, register_redactor
 from ._version import __version__
 from .bulk import BulkResource
 from .models import Message, SendResult
+from .resources.account import SocialsResource, SubscriptionResource
 from .resources.api_keys import ApiKeysResource
 from .resources.files import FilesResource
 from .resources.rcs import RcsResource
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_RESOURCES = ("sms", "rcs", "whatsapp", "files", "api_keys", "bulk")
-"""The cached resource properties (a ``with_options`` view rebuilds them)."""
 
 __all__ = ["AsyncQlara"]
 
@@ -438,8 +437,9 @@ class AsyncQlara:
             policy = dataclasses.replace(policy, max_retries=max_retries)
         view = copy.copy(self)
         # Resources are cached per instance: the view builds its own, bound to its options.
-        for name in _RESOURCES:
-            view.__dict__.pop(name, None)
+        for name, attr in vars(AsyncQlara).items():
+            if isinstance(attr, cached_property):
+                view.__dict__.pop(name, None)
         view._api = self._api.with_options(
             CallOptions(
                 timeout=base.timeout if isinstance(timeout, NotGiven) else check_timeout(timeout),
@@ -496,6 +496,16 @@ class AsyncQlara:
     def api_keys(self) -> ApiKeysResource:
         """The account's API keys."""
         return ApiKeysResource(self._api)
+
+    @cached_property
+    def subscription(self) -> SubscriptionResource:
+        """The account's plan, contact usage and credit."""
+        return SubscriptionResource(self._api)
+
+    @cached_property
+    def socials(self) -> SocialsResource:
+        """Connected social profiles."""
+        return SocialsResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
