@@ -46,6 +46,7 @@ from .resources.api_keys import ApiKeysResource
 from .resources.files import FilesResource
 from .resources.rcs import RcsResource
 from .resources.sms import SmsResource
+from .resources.webhooks import WebhooksResource
 from .resources.whatsapp import WhatsAppResource
 
 if TYPE_CHECKING:
@@ -506,6 +507,11 @@ class AsyncQlara:
     def socials(self) -> SocialsResource:
         """Connected social profiles."""
         return SocialsResource(self._api)
+
+    @cached_property
+    def webhooks(self) -> WebhooksResource:
+        """The delivery-status webhook's configuration."""
+        return WebhooksResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
