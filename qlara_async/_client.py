@@ -44,6 +44,7 @@ from .models import Message, SendResult
 from .resources.account import SocialsResource, SubscriptionResource
 from .resources.api_keys import ApiKeysResource
 from .resources.files import FilesResource
+from .resources.messages import ExportsResource, MessagesResource
 from .resources.rcs import RcsResource
 from .resources.sms import SmsResource
 from .resources.webhooks import WebhooksResource
@@ -512,6 +513,16 @@ class AsyncQlara:
     def webhooks(self) -> WebhooksResource:
         """The delivery-status webhook's configuration."""
         return WebhooksResource(self._api)
+
+    @cached_property
+    def messages(self) -> MessagesResource:
+        """Delivery status (polling) and the message history."""
+        return MessagesResource(self._api)
+
+    @cached_property
+    def exports(self) -> ExportsResource:
+        """Export jobs: request, wait until ready, download link."""
+        return ExportsResource(self._api, self.clock)
 
     @cached_property
     def bulk(self) -> BulkResource:
