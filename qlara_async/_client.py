@@ -43,6 +43,7 @@ from .bulk import BulkResource
 from .models import Message, SendResult
 from .resources.account import SocialsResource, SubscriptionResource
 from .resources.api_keys import ApiKeysResource
+from .resources.contacts import ContactListsResource, ContactsResource
 from .resources.files import FilesResource
 from .resources.messages import ExportsResource, MessagesResource
 from .resources.rcs import RcsResource
@@ -523,6 +524,16 @@ class AsyncQlara:
     def exports(self) -> ExportsResource:
         """Export jobs: request, wait until ready, download link."""
         return ExportsResource(self._api, self.clock)
+
+    @cached_property
+    def contacts(self) -> ContactsResource:
+        """Contacts and their imports."""
+        return ContactsResource(self._api)
+
+    @cached_property
+    def contact_lists(self) -> ContactListsResource:
+        """Contact lists and their members."""
+        return ContactListsResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
