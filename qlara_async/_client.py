@@ -43,6 +43,7 @@ from .bulk import BulkResource
 from .models import Message, SendResult
 from .resources.account import SocialsResource, SubscriptionResource
 from .resources.api_keys import ApiKeysResource
+from .resources.campaigns import CampaignsResource
 from .resources.contacts import ContactListsResource, ContactsResource
 from .resources.files import FilesResource
 from .resources.messages import ExportsResource, MessagesResource
@@ -534,6 +535,11 @@ class AsyncQlara:
     def contact_lists(self) -> ContactListsResource:
         """Contact lists and their members."""
         return ContactListsResource(self._api)
+
+    @cached_property
+    def campaigns(self) -> CampaignsResource:
+        """Campaigns: create, cost, confirm, statistics."""
+        return CampaignsResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
