@@ -149,10 +149,11 @@ class CampaignsResource(Resource):
         )
 
 
-def _fields(values: dict[str, Any]) -> dict[str, Any]:
+def _fields(values: dict[str, Any], *, none_is_unset: bool) -> dict[str, Any]:
+    # Create: None leaves a field out. Update: only UNSET does; None sends null.
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if name in ("self", "id") or value is UNSET or (value is None and name != "description"):
+        if name in ("self", "id") or value is UNSET or (value is None and none_is_unset):
             continue
         if isinstance(value, SendingMode):
             value = value.value
