@@ -47,6 +47,7 @@ from .whatsapp import (
 __all__ = [
     "MAX_CAMPAIGN_ID_LENGTH",
     "checked",
+    "convert_input",
     "SPECS",
     "unfilled_placeholders",
     "validate_legacy_request",
@@ -561,6 +562,12 @@ SPECS = (_SMS, _RCS, _WHATSAPP, _FALLBACK_RCS, _LEGACY_MESSAGE, _LEGACY)
 
 
 S = TypeVar("S", bound=msgspec.Struct)
+
+
+def convert_input(value: Any, type_: type[S], field: str) -> S:
+    """``value`` (a dict spelled as the docs, or a Struct) checked and converted to
+    ``type_``; ``ValidationError`` names the wire field under ``field``."""
+    return _convert(value, type_, field)  # type: ignore[no-any-return]
 
 
 def checked(request: S) -> S:

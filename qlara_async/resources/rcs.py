@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from .._resource import Resource
 from ..models import RcsBody, RcsMessage, ScheduledDate, SendResult
+from .templates import RcsTemplatesResource
 
 __all__ = ["RcsResource"]
 
 
 class RcsResource(Resource):
-    """RCS: ``send``."""
+    """RCS: ``send`` and ``templates``."""
+
+    @cached_property
+    def templates(self) -> RcsTemplatesResource:
+        """RCS templates."""
+        return RcsTemplatesResource(self._api)
 
     async def send(
         self,

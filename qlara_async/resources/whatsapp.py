@@ -19,6 +19,7 @@ from ..models import (
     decode_phone_number,
     decode_phone_numbers,
 )
+from .templates import WhatsAppTemplatesResource
 
 __all__ = ["PhoneNumbersResource", "WhatsAppResource"]
 
@@ -52,6 +53,11 @@ class WhatsAppResource(Resource):
     def phone_numbers(self) -> PhoneNumbersResource:
         """The account's WhatsApp Business numbers."""
         return PhoneNumbersResource(self._api)
+
+    @cached_property
+    def templates(self) -> WhatsAppTemplatesResource:
+        """WhatsApp templates (Meta-approved messages)."""
+        return WhatsAppTemplatesResource(self._api)
 
     async def send(
         self,
