@@ -49,6 +49,8 @@ def messages(n: int) -> Iterator[SmsMessage]:
 
 
 @pytest.mark.anyio
+# A long real-time run: more than the suite's 120 s per-test limit on a loaded machine.
+@pytest.mark.timeout(600)
 async def test_5000_messages_under_faults() -> None:
     """Every input has one outcome, one messageId, and accepted means processed."""
     n = 5000
@@ -97,6 +99,8 @@ async def test_5000_messages_under_faults() -> None:
 
 
 @pytest.mark.anyio
+# A long real-time run: more than the suite's 120 s per-test limit on a loaded machine.
+@pytest.mark.timeout(600)
 async def test_20s_outage_pauses_the_job() -> None:
     """No failed outcome, few requests during the outage, quick resumption after it."""
     n = 5000
@@ -159,6 +163,8 @@ _JOB = textwrap.dedent(
 )
 
 
+# A long real-time run: more than the suite's 120 s per-test limit on a loaded machine.
+@pytest.mark.timeout(600)
 def test_kill_9_and_resume(tmp_path: Path) -> None:
     """A killed journaled job, run again, sends everything once by effect."""
     n, concurrency = 3000, 16

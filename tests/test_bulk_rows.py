@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from qlara_async import QlaraError, ValidationError
-from qlara_async.bulk import messages_from_rows, read_csv, read_jsonl
+from qlara_async.bulk import InvalidRow, messages_from_rows, read_csv, read_jsonl
 from qlara_async.models import RcsMessage, SmsMessage, WhatsAppMessage
 
 
@@ -71,8 +72,8 @@ def test_read_csv_and_jsonl(tmp_path: Path) -> None:
     jl.write_text('{"destination": "+393201234567", "nome": "Marco"}\n\n{"destination": "+1"}\n')
     assert [r["destination"] for r in read_jsonl(jl)] == ["+393201234567", "+1"]
     jl.write_text("{oops\n")
-    with pytest.raises(ValueError, match="line 1"):
-        list(read_jsonl(jl))
+    (bad,) = list(read_jsonl(jl))
+    assert isinstance(bad, InvalidRow) and "line 1" in str(bad.error)
 
 
 def test_a_row_without_destination_still_gives_a_message() -> None:
@@ -96,18 +97,26 @@ def test_an_unknown_keyword_is_refused_up_front() -> None:
 
 @pytest.mark.parametrize("reader", ["csv", "jsonl"])
 def test_bad_utf8_names_the_file_and_line(tmp_path: Path, reader: str) -> None:
-    """6: undecodable bytes are a QlaraError naming the file and the line."""
+    """6: undecodable bytes give an InvalidRow whose error names the file and the line, and
+    reading goes on (one damaged line costs its row, not the job)."""
     path = tmp_path / f"rows.{reader}"
     if reader == "csv":
-        path.write_bytes(b"destination,nome\n+393201234567,Marco\n+393207654321,Ren\xe9e\n")
+        path.write_bytes(
+            b"destination,nome\n+393201234567,Marco\n+393207654321,Ren\xe9e\n+39320111,Ok\n"
+        )
         read = read_csv
     else:
-        path.write_bytes(b'{"destination": "+1"}\n{"destination": "+2", "n": "Ren\xe9e"}\n')
+        path.write_bytes(
+            b'{"destination": "+1"}\n{"destination": "+2", "n": "Ren\xe9e"}\n{"destination": "+3"}\n'
+        )
         read = read_jsonl  # type: ignore[assignment]
-    with pytest.raises(QlaraError) as info:
-        list(read(path))
+    rows = list(read(path))
+    assert len(rows) == 3 and isinstance(rows[1], InvalidRow)
+    assert not isinstance(rows[2], InvalidRow)
+    error = rows[1].error
+    assert isinstance(error, QlaraError)
     line = 3 if reader == "csv" else 2
-    assert str(path) in str(info.value) and f"line {line}" in str(info.value)
+    assert str(path) in str(error) and f"line {line}" in str(error)
 
 
 def test_nested_jsonl_values_become_json_text(tmp_path: Path) -> None:
@@ -154,8 +163,29 @@ def test_a_missing_file_is_a_validation_error(reader: Any, tmp_path: Path) -> No
 
 
 def test_an_oversized_csv_field_names_the_line(tmp_path: Path) -> None:
-    """csv's own errors (a field over its size limit) become a ValidationError with the line."""
+    """csv's own errors (a field over its size limit) give an InvalidRow naming the line."""
     path = tmp_path / "big.csv"
-    path.write_text("destination,nome\n+393201234567," + "x" * 200_000 + "\n")
-    with pytest.raises(ValidationError, match="line"):
-        list(read_csv(path))
+    path.write_text("destination,nome\n+393201234567," + "x" * 200_000 + "\n+39320111,ok\n")
+    rows = list(read_csv(path))
+    assert isinstance(rows[0], InvalidRow) and "line 2" in str(rows[0].error)
+    assert rows[1] == {"destination": "+39320111", "nome": "ok"}
+
+
+@pytest.mark.anyio
+async def test_a_bad_row_is_rejected_and_the_job_goes_on(tmp_path: Path) -> None:
+    """Hostile review 5: one damaged line was the end of the job; now it is that row's
+    rejected outcome and every other row is sent."""
+    from ._fakes import SMS_OK, make_client
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"destination,nome\n+393201234567,A\n+393201234568,B\xff\n+393201234569,C\n")
+    client, _, _ = make_client(lambda r: httpx.Response(200, json=SMS_OK))
+    outcomes = []
+    async with client:
+        report = await client.bulk.run(
+            messages_from_rows(read_csv(path), sender="MyBrand", body="Ciao {nome}"),
+            on_outcome=outcomes.append,
+        )
+    assert (report.accepted, report.rejected, report.total) == (2, 1, 3)
+    (bad,) = [o for o in outcomes if o.status == "rejected"]
+    assert bad.index == 1 and "line 3" in str(bad.error) and bad.attempts == 0

@@ -23,7 +23,7 @@ from ._journal import (
 from ._options import BulkOptions
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress
 from ._resource import BulkResource
-from ._rows import messages_from_rows, read_csv, read_jsonl
+from ._rows import InvalidRow, messages_from_rows, read_csv, read_jsonl
 
 __all__ = [
     "BulkEvent",
@@ -33,6 +33,7 @@ __all__ = [
     "BulkReport",
     "BulkResource",
     "HealthGate",
+    "InvalidRow",
     "JournalCorruptError",
     "JournalError",
     "JournalLockedError",

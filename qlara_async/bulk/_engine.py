@@ -47,6 +47,7 @@ from ._health import BulkOutageError, HealthGate
 from ._journal import Journal, JournalMismatchError, JournalRow, digest, invalid_digest
 from ._options import BulkOptions, Messages, call
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
+from ._rows import InvalidRow
 
 if TYPE_CHECKING:
     from .._resource import Requester
@@ -392,6 +393,9 @@ class Engine:
         prepared: PreparedMessage | None = None
         error: ValidationError | None = None
         try:
+            if isinstance(message, InvalidRow):
+                # A row the reader could not read: rejected with the reader's reason.
+                raise message.error
             if journal is None:
                 prepared = prepare_message(message)
             else:
@@ -535,7 +539,11 @@ class Engine:
         except anyio.get_cancelled_exc_class():
             # The grace period ran out (or an outage outlived max_outage): a message never
             # attempted was not sent; one that was may have been processed: fate unknown.
-            if stats.attempts == 0:
+            if stats.attempts == 0 or (
+                # Every attempt came back, each a 429: the server processed none of them.
+                len(stats.statuses) == stats.attempts
+                and all(status == 429 for status in stats.statuses)
+            ):
                 return None
             if self.report.outage:
                 error = APIConnectionError(

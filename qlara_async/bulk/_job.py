@@ -155,11 +155,16 @@ class BulkJob:
                     except anyio.get_cancelled_exc_class():
                         cancelled = True
                         self.stop()
-                        # Outcomes of the sends let finish still reach the callback.
-                        with anyio.CancelScope(shield=True):
-                            async for outcome in out_recv:
-                                if on_outcome is not None:
-                                    await call(on_outcome, outcome)
+                        # Outcomes of the sends let finish still reach the callback, within the
+                        # grace period: a callback that blocks must not keep a cancelled job
+                        # alive (the outcomes are journaled and counted all the same).
+                        with anyio.move_on_after(self.options.grace_period, shield=True):
+                            try:
+                                async for outcome in out_recv:
+                                    if on_outcome is not None:
+                                        await call(on_outcome, outcome)
+                            except Exception as exc:
+                                callback_error = exc
                         raise
                     except Exception as exc:
                         # Raised below, after the job stopped, so it is not wrapped in a group.

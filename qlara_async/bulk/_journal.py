@@ -76,6 +76,14 @@ _SCHEMA = (
     " message_id TEXT, attempts INTEGER NOT NULL)",
 )
 
+# What each table must hold exactly: a file with the same table names but other columns would
+# take the sends and fail at the first commit, after messages went out unrecorded.
+_COLUMNS = {
+    "meta": ("key", "value"),
+    "outcomes": ("idx", "digest", "status", "message_id", "attempts"),
+}
+_STATUSES = frozenset({"accepted", "rejected", "failed"})
+
 
 class JournalError(QlaraError):
     """The journal file cannot be used (unreadable, unwritable, or not a journal).
@@ -165,12 +173,28 @@ def digest(content: bytes) -> bytes:
     return hashlib.sha256(content).digest()[:16]
 
 
+def _sound(row: JournalRow) -> bool:
+    return (
+        isinstance(row.idx, int)
+        and isinstance(row.digest, bytes)
+        and row.status in _STATUSES
+        and (row.message_id is None or isinstance(row.message_id, str))
+        and isinstance(row.attempts, int)
+        and row.attempts >= 0
+    )
+
+
 def invalid_digest(message: object) -> bytes:
     """The identity of a message that failed validation (it has no body): its own encoding."""
     try:
         raw = msgspec.json.encode(message)
-    except (TypeError, msgspec.EncodeError):
-        raw = repr(message).encode()
+    except Exception:
+        # Whatever made it invalid may also break the encoder (a lone surrogate, a dict that
+        # contains itself): fall back to its repr, and past that to its type.
+        try:
+            raw = repr(message).encode("utf-8", "backslashreplace")
+        except Exception:
+            raw = type(message).__qualname__.encode()
     return digest(b"invalid\0" + raw)
 
 
@@ -242,6 +266,14 @@ class Journal:
                 )
             for statement in _SCHEMA:
                 conn.execute(statement)
+            for table, columns in _COLUMNS.items():
+                found = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+                if found != columns:
+                    raise JournalCorruptError(
+                        f"{path} is a SQLite file but not a job journal (table {table} has"
+                        f" columns {list(found)}): refusing to write into it",
+                        path=path,
+                    )
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             has_outcomes = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
             if "job_id" not in meta:
@@ -325,7 +357,15 @@ class Journal:
                 " WHERE idx >= ? ORDER BY idx LIMIT ?",
                 (start, _READ_CHUNK),
             )
-            return [JournalRow(*row) for row in cur.fetchall()]
+            rows = [JournalRow(*row) for row in cur.fetchall()]
+        for row in rows:
+            if not _sound(row):
+                # SQLite stores any type in any column: a row written by something else must
+                # not reach the senders as, say, attempts='x'.
+                raise JournalCorruptError(
+                    f"journal {self.path} has a damaged row for message {row.idx!r}", path=self.path
+                )
+        return rows
 
     async def first_index_from(self, index: int) -> int | None:
         """The smallest recorded index ``>= index`` (to find outcomes past the input's end)."""

@@ -30,7 +30,7 @@ import msgspec
 from .._exceptions import ValidationError
 from ..models import Message, RcsMessage, SmsMessage, WhatsAppMessage
 
-__all__ = ["messages_from_rows", "read_csv", "read_jsonl"]
+__all__ = ["InvalidRow", "messages_from_rows", "read_csv", "read_jsonl"]
 
 Channel = Literal["sms", "rcs", "whatsapp"]
 
@@ -44,8 +44,11 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SHORT_LINK = re.compile(r"shortLinkT\d+")
 
 
-def _lines(path: str | os.PathLike[str], encoding: str) -> Generator[tuple[int, str], None, None]:
-    """``(number, text)`` of each line, decoded; bad bytes name the file and the line."""
+def _lines(
+    path: str | os.PathLike[str], encoding: str
+) -> Generator[tuple[int, str, str | None], None, None]:
+    """``(number, text, problem)`` of each line: bytes not valid in ``encoding`` give the line
+    decoded with replacement characters and a ``problem`` naming the file and the line."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
@@ -60,20 +63,45 @@ def _lines(path: str | os.PathLike[str], encoding: str) -> Generator[tuple[int, 
         number = 0
         for number, raw in enumerate(f, 1):
             try:
-                yield number, decoder.decode(raw)
+                yield number, decoder.decode(raw), None
             except UnicodeDecodeError as exc:
-                raise ValidationError(
+                # One bad line costs that row, not the job: decode it anyway (so CSV quoting
+                # stays in step) and say what was wrong.
+                decoder.reset()
+                yield (
+                    number,
+                    raw.decode(encoding, errors="replace"),
                     f"{os.fspath(path)}, line {number}: not valid {encoding}"
-                    f" ({exc.reason} at byte {exc.start} of the line)"
-                ) from None
+                    f" ({exc.reason} at byte {exc.start} of the line)",
+                )
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise ValidationError(
-                f"{os.fspath(path)}, line {number}: not valid {encoding} ({exc.reason})"
-            ) from None
-        if tail:
-            yield number, tail
+            yield (
+                number,
+                "",
+                f"{os.fspath(path)}, line {number}: not valid {encoding} ({exc.reason})",
+            )
+        else:
+            if tail:
+                yield number, tail, None
+
+
+class InvalidRow(dict[str, Any]):
+    """A row of an input file that could not be read (bad bytes, not valid CSV or JSON, not an
+    object): an empty mapping whose ``error`` says which file and line and why.
+
+    ``read_csv`` and ``read_jsonl`` yield one in place of the row, and go on with the next
+    line; ``messages_from_rows`` passes it on, and a bulk job gives it its one ``rejected``
+    outcome with that error. So one damaged line costs its own row, never the job.
+    """
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__()
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"InvalidRow({self.error.message!r})"
 
 
 def read_csv(
@@ -82,12 +110,22 @@ def read_csv(
     """The rows of a CSV file with a header line, one dict each, read lazily.
 
     ``utf-8-sig`` reads files saved by spreadsheet programs (with a byte-order mark) as well as
-    plain UTF-8. Bytes that are not valid in ``encoding`` raise ``ValidationError`` naming the
-    file and the line.
+    plain UTF-8. A row with bytes not valid in ``encoding``, or that CSV cannot parse, comes
+    as an ``InvalidRow`` naming the file and the line, and reading goes on. A file that cannot
+    be opened raises ``ValidationError``.
     """
     lines = _lines(path, encoding)
-    reader = csv.DictReader((text for _, text in lines), delimiter=delimiter)
+    problems: dict[int, str] = {}
+
+    def texts() -> Iterator[str]:
+        for number, text, problem in lines:
+            if problem is not None:
+                problems[number] = problem
+            yield text
+
+    reader = csv.DictReader(texts(), delimiter=delimiter)
     try:
+        last = 1 if reader.fieldnames is not None else 0  # the header line
         while True:
             try:
                 row = next(reader)
@@ -95,9 +133,26 @@ def read_csv(
                 return
             except csv.Error as exc:
                 # A field over csv's size limit, a NUL byte...: name the file and the line.
-                raise ValidationError(
-                    f"{os.fspath(path)}, line {reader.line_num}: not valid CSV ({exc})"
-                ) from None
+                # The row began on the line after the last good one (csv's own line_num may
+                # not have counted the line it choked on yet).
+                start = last + 1
+                if reader.line_num < start - 1 or start > reader.line_num + 1:
+                    raise ValidationError(
+                        f"{os.fspath(path)}, line {start}: not valid CSV ({exc})"
+                    ) from None
+                last = max(reader.line_num, start)
+                yield InvalidRow(
+                    ValidationError(
+                        f"{os.fspath(path)}, line {start}: not valid CSV ({exc})", field="rows"
+                    )
+                )
+                continue
+            span = range(last + 1, reader.line_num + 1)
+            last = reader.line_num
+            bad = next((problems.pop(n) for n in span if n in problems), None)
+            if bad is not None:
+                yield InvalidRow(ValidationError(bad, field="rows"))
+                continue
             # A short row has None for its missing cells; a long one a None key.
             yield {k: v for k, v in row.items() if k is not None and v is not None}
     finally:
@@ -109,19 +164,25 @@ def read_jsonl(
 ) -> Iterator[dict[str, Any]]:
     """The objects of a JSON Lines file, one dict per non-blank line, read lazily.
 
-    A line that is not a JSON object, or not valid ``encoding``, raises ``ValidationError``
-    naming the file and the line.
+    A line that is not a JSON object, or not valid ``encoding``, comes as an ``InvalidRow``
+    naming the file and the line, and reading goes on. A file that cannot be opened raises
+    ``ValidationError``.
     """
     decoder = msgspec.json.Decoder(dict[str, Any])
     lines = _lines(path, encoding)
     try:
-        for number, line in lines:
+        for number, line, problem in lines:
+            if problem is not None:
+                yield InvalidRow(ValidationError(problem, field="rows"))
+                continue
             if not line.strip():
                 continue
             try:
                 yield decoder.decode(line)
             except msgspec.DecodeError as exc:
-                raise ValidationError(f"{os.fspath(path)}, line {number}: {exc}") from None
+                yield InvalidRow(
+                    ValidationError(f"{os.fspath(path)}, line {number}: {exc}", field="rows")
+                )
     finally:
         lines.close()
 
@@ -139,10 +200,12 @@ def _text(value: Any) -> str:
 
 def _check_row(row: Any, number: int) -> Mapping[str, Any]:
     if not isinstance(row, Mapping):
-        raise ValidationError(
-            f"row {number} is a {type(row).__name__}, not a mapping of column names to values"
-            " (read a CSV with read_csv, which gives dicts)",
-            field="rows",
+        return InvalidRow(
+            ValidationError(
+                f"row {number} is a {type(row).__name__}, not a mapping of column names to"
+                " values (read a CSV with read_csv, which gives dicts)",
+                field="rows",
+            )
         )
     return row
 
@@ -188,7 +251,8 @@ def messages_from_rows(
     is a field of the message class; and, reading the first row at once (it is still the first
     message yielded), that it is a mapping and that its columns (with ``placeholders=``) fill
     every ``{placeholder}`` of a text ``body`` (``{shortLinkT1}``-style tracked links
-    excepted). Later rows are read lazily; one that is not a mapping raises when reached.
+    excepted). Later rows are read lazily; one that is not a mapping, or an ``InvalidRow`` a
+    reader gave, is passed on as an ``InvalidRow``, which the job rejects with its error.
     """
     try:
         cls = _CLASSES[channel]
@@ -228,15 +292,20 @@ def messages_from_rows(
 
     iterator = iter(rows)
     try:
-        first = _check_row(next(iterator), 0)
+        first = next(iterator)
     except StopIteration:
         return iter(())
-    _check_template(fields.get("body"), set(placeholders_of(first)) | set(base))
+    if not isinstance(first, Mapping):
+        raise _check_row(first, 0).error  # type: ignore[attr-defined,unused-ignore]
+    if not isinstance(first, InvalidRow):
+        _check_template(fields.get("body"), set(placeholders_of(first)) | set(base))
 
     def generate() -> Iterator[Message]:
         try:
             for number, row in enumerate(itertools.chain((first,), iterator)):
-                yield message(_check_row(row, number))
+                checked = _check_row(row, number)
+                # A row that could not be read travels as itself: the job rejects it.
+                yield checked if isinstance(checked, InvalidRow) else message(checked)  # type: ignore[misc]
         finally:
             # Closing the messages (a job that stops early does) closes the rows' file.
             close = getattr(iterator, "close", None)
