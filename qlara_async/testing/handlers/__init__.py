@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # One line per area, each on its own line so areas added in parallel do not conflict. Importing
 # a module registers its routes.
+from . import api_keys as api_keys
 from . import send as send
 from ._api import ROUTER
 
