@@ -20,7 +20,7 @@ def _normalize(name: str) -> str:
 
 def _imported_top_levels() -> set[str]:
     names: set[str] = set()
-    for path in TESTING.glob("*.py"):
+    for path in TESTING.rglob("*.py"):  # handlers/ included
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)

@@ -1,4 +1,4 @@
-"""The simulator: its state, its request pipeline, its handlers, and the ASGI entry point.
+"""The simulator: its state, its request pipeline and the ASGI entry point.
 
 Every request takes the same path through :meth:`Simulator.handle`, a synchronous function under a
 lock (so the state stays consistent when a threaded server and an in-process transport share one
@@ -11,48 +11,40 @@ simulator):
 5. rate limit: storm (429 until it ends), then the key's model (429 when refused; refused
    requests use no budget);
 6. ``status_503`` / ``status_500`` faults;
-7. the handler: strict parsing (400 JSend), de-duplication by ``messageId`` (``globalId`` for a
-   legacy send) per API key and endpoint, processing;
+7. the handler (:mod:`qlara_async.testing.handlers`): strict parsing, de-duplication by
+   ``messageId`` per API key and endpoint, processing; its errors become bodies here, JSend
+   ``fail`` or the platform format;
 8. ``drop`` / ``slow`` faults act on the response.
 
-Handlers are plain functions registered on a :class:`~qlara_async.testing._router.Router`; adding
-an endpoint is one function and one ``route`` line.
+Handlers live in :mod:`qlara_async.testing.handlers`, one module per API area, and see the
+simulator only through :mod:`qlara_async.testing.handlers._api`: a ``Request`` backed by
+:class:`_Port`, which is the one place that touches the simulator's state on their behalf.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
 import random
-import re
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final, Protocol
-from urllib.parse import parse_qsl
+from typing import Any, Final
 
 import anyio
 import msgspec
 
 from .._config import RateLimit
+from ._base import SimClock, SystemClock, iso_utc
+from ._errors import REASONS, Fail, PlatformError
 from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
-from ._requests import (
-    FallbackRcs,
-    LegacyMessage,
-    LegacySendRequest,
-    RcsSendRequest,
-    SmsSendRequest,
-    WhatsAppSendRequest,
-    field_errors,
-)
-from ._router import Router
+from ._store import Collection, Item, SeedFactory, Store
+from .handlers import ROUTER
+from .handlers._api import Request, Settings
 
 __all__ = [
     "Arrival",
@@ -70,31 +62,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-class SimClock(Protocol):
-    """Where the simulator reads time: ``now()`` monotonic seconds, ``wall()`` Unix seconds.
-
-    ``qlara_async._clock.ManualClock`` fits, for tests that step time by hand.
-    """
-
-    def now(self) -> float:
-        """Monotonic seconds."""
-        ...
-
-    def wall(self) -> float:
-        """Unix time in seconds."""
-        ...
-
-
-class _SystemClock:
-    __slots__ = ()
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def wall(self) -> float:
-        return time.time()
 
 
 class Arrival(msgspec.Struct, frozen=True, gc=False):
@@ -194,9 +161,7 @@ class _Ctx:
 
     __slots__ = ("body", "headers", "key", "method", "now", "path", "query", "request_id")
 
-    def __init__(
-        self, method: str, path: str, query: dict[str, str], body: bytes, now: float
-    ) -> None:
+    def __init__(self, method: str, path: str, query: str, body: bytes, now: float) -> None:
         self.method = method
         self.path = path
         self.query = query
@@ -207,23 +172,7 @@ class _Ctx:
         self.headers: list[tuple[str, str]] = []
 
 
-Handler = Callable[["Simulator", _Ctx, dict[str, str]], tuple[int, Any]]
-
-_REASONS: Final = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
 _encode = msgspec.json.Encoder().encode
-_sms_decoder: Final = msgspec.json.Decoder(SmsSendRequest)
-_rcs_decoder: Final = msgspec.json.Decoder(RcsSendRequest)
-_wa_decoder: Final = msgspec.json.Decoder(WhatsAppSendRequest)
-_legacy_decoder: Final = msgspec.json.Decoder(LegacySendRequest)
 
 DEFAULT_PHONE_NUMBERS: Final = (
     {
@@ -233,21 +182,6 @@ DEFAULT_PHONE_NUMBERS: Final = (
         "onboardingScope": "RECEIVE_AND_SEND",
     },
 )
-
-
-class _Invalid(Exception):
-    """A channel validation failure, answered as JSend ``fail``."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class _PlatformError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Simulator:
@@ -299,19 +233,21 @@ class Simulator:
         )
         self.credit = credit
         self.phone_numbers: list[dict[str, Any]] = [dict(p) for p in phone_numbers]
-        self.clock: SimClock = clock or _SystemClock()
+        self.clock: SimClock = clock or SystemClock()
         self._seed = seed
         self._lock = threading.Lock()
         self._outage = False
         self._outage_until = -math.inf
         self._storm_until = -math.inf
+        self._port = _Port(self)
         self.clear()
 
     # ----------------------------------------------------------------- state and controls
 
     def clear(self) -> None:
-        """Forget everything that happened: logs, counters, de-duplication, rate budgets, and
-        re-seed the fault RNG. Configuration (keys, faults, outage, storm) is kept."""
+        """Forget everything that happened: logs, counters, de-duplication, rate budgets, every
+        account's resources (contacts, API keys, ...), and re-seed the fault RNG. Configuration
+        (keys, faults, outage, storm) is kept."""
         with self._lock:
             self.stats = Stats()
             self.arrivals: list[Arrival] = []
@@ -321,6 +257,7 @@ class Simulator:
             self._seen: dict[tuple[str, str, str], bytes] = {}
             self._models: dict[str, RateModel] = {}
             self._rng = random.Random(self._seed)
+            self._store = Store(lambda: self.clock.wall())
 
     @property
     def app(self) -> Simulator:
@@ -350,6 +287,29 @@ class Simulator:
         if model is None:
             model = self._models[key] = make_model(self.model, self.rate_limit)
         return model
+
+    def collection(self, name: str, *, key: str | None = None) -> Collection:
+        """Account ``key``'s collection ``name`` (e.g. ``"api_keys"``), to inspect or change
+        directly. ``key`` may be left out when the simulator has exactly one API key."""
+        return self._store.collection(self._account(key), name)
+
+    def seed(
+        self, name: str, n: int, *, key: str | None = None, factory: SeedFactory | None = None
+    ) -> list[Item]:
+        """Create ``n`` doc-shaped items in account ``key``'s collection ``name`` and return them
+        (with their ids and timestamps): ``sim.seed("api_keys", 250)``.
+
+        ``factory(i)`` makes the ``i``-th item's fields (0-based); by default the area's own, as
+        declared with ``define_collection(..., seed=...)``. ``key`` may be left out when the
+        simulator has exactly one API key."""
+        return self.collection(name, key=key).seed(n, factory)
+
+    def _account(self, key: str | None) -> str:
+        if key is not None:
+            return key
+        if len(self.api_keys) != 1:
+            raise ValueError("pass key=: the simulator has more or fewer than one API key")
+        return next(iter(self.api_keys))
 
     def arrival_report(self) -> ArrivalReport:
         """Summarise the arrival log: 429 count and the span from first to last admission."""
@@ -405,7 +365,8 @@ class Simulator:
         raw_headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
         ]
-        raw_headers.append((b"content-length", str(len(response.body)).encode()))
+        if response.status != 204:  # a 204 has no body, so no Content-Length either
+            raw_headers.append((b"content-length", str(len(response.body)).encode()))
         await send(
             {"type": "http.response.start", "status": response.status, "headers": raw_headers}
         )
@@ -440,7 +401,7 @@ class Simulator:
         now = self.clock.now()
         self.stats.arrivals += 1
         fault = self.faults.pick(self._rng)
-        ctx = _Ctx(method, path, dict(parse_qsl(query)) if query else {}, body, now)
+        ctx = _Ctx(method, path, query, body, now)
 
         if fault == "reset":
             self.stats.faults["reset"] += 1
@@ -462,7 +423,7 @@ class Simulator:
 
         if not path.startswith(BASE_PATH + "/"):
             return self._error(ctx, 404, f"No endpoint {method} {path}")
-        match = _ROUTER.match(method, path[len(BASE_PATH) :])
+        match = ROUTER.match(method, path[len(BASE_PATH) :])
         if match.handler is None:
             if match.allowed:
                 ctx.headers.append(("Allow", ", ".join(match.allowed)))
@@ -493,18 +454,28 @@ class Simulator:
             status = 503 if fault == "status_503" else 500
             return self._error(ctx, status, "Simulated server error.", admitted=True, fault=fault)
 
+        request = Request(
+            self._port,
+            method=method,
+            path=path,
+            params=match.params,
+            query=query,
+            body=body,
+            key=key,
+            now=now,
+        )
         try:
-            status, payload = match.handler(self, ctx, match.params)
-        except _Invalid as exc:
+            reply = match.handler(request)
+        except Fail as exc:
             self.stats.bad_requests += 1
             payload = {"status": "fail", "data": exc.errors}
             return self._respond(ctx, 400, _encode(payload), admitted=True)
-        except _PlatformError as exc:
+        except PlatformError as exc:
             if exc.status == 400:
                 self.stats.bad_requests += 1
             return self._error(ctx, exc.status, exc.message, admitted=True)
-        raw = payload if isinstance(payload, bytes) else _encode(payload)
-        response = self._respond(ctx, status, raw, admitted=True, fault=fault)
+        ctx.headers += reply.headers
+        response = self._respond(ctx, reply.status, reply.body, admitted=True, fault=fault)
         if fault == "drop":
             self.stats.faults["drop"] += 1
             response.disconnect = "drop"
@@ -557,7 +528,7 @@ class Simulator:
     ) -> Response:
         self._arrive(ctx, status, ctx.key or None, admitted, fault)
         headers = [
-            ("Content-Type", "application/json;charset=UTF-8"),
+            *([] if status == 204 else [("Content-Type", "application/json;charset=UTF-8")]),
             ("X-Request-Id", ctx.request_id),
             *ctx.headers,
         ]
@@ -575,10 +546,10 @@ class Simulator:
     ) -> Response:
         payload: dict[str, Any] = {
             "status": status,
-            "error": _REASONS.get(status, "Error"),
+            "error": REASONS.get(status, "Error"),
             "message": message,
             **(extra or {}),
-            "timestamp": _iso(self.clock.wall()),
+            "timestamp": iso_utc(self.clock.wall()),
             "path": ctx.path,
         }
         return self._respond(ctx, status, _encode(payload), admitted=admitted, fault=fault)
@@ -590,34 +561,53 @@ class Simulator:
         message = f"Rate limit exceeded. Please retry after {seconds} seconds."
         return self._error(ctx, 429, message, extra={"retryAfter": seconds})
 
-    # ----------------------------------------------------------------- helpers for handlers
 
-    def _seen_result(self, ctx: _Ctx, channel: str, message_id: str | None) -> bytes | None:
-        if message_id is None:
-            return None
-        found = self._seen.get((ctx.key, channel, message_id))
+class _Port:
+    """The simulator as handlers reach it (:class:`~.handlers._api.Port`): the de-duplication
+    store, the processed log, the counters and the resource store, and nothing else."""
+
+    __slots__ = ("_sim",)
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+
+    @property
+    def settings(self) -> Settings:
+        return self._sim
+
+    @property
+    def clock(self) -> SimClock:
+        return self._sim.clock
+
+    def seen(self, key: str, channel: str, message_id: str) -> bytes | None:
+        found = self._sim._seen.get((key, channel, message_id))
         if found is not None:
-            self.stats.duplicates += 1
+            self._sim.stats.duplicates += 1
         return found
 
-    def _record(
+    def remember(self, key: str, channel: str, message_id: str, body: bytes) -> None:
+        self._sim._seen[(key, channel, message_id)] = body
+
+    def record(
         self,
-        ctx: _Ctx,
+        key: str,
+        now: float,
         message_id: str,
         channel: str,
         destination: str,
         digest: str,
         accepted: bool,
     ) -> None:
-        self.stats.processed += 1
-        self.processed.append(
-            ProcessedMessage(message_id, channel, destination, digest, ctx.now, ctx.key, accepted)
+        self._sim.stats.processed += 1
+        self._sim.processed.append(
+            ProcessedMessage(message_id, channel, destination, digest, now, key, accepted)
         )
 
-    def _remember(self, ctx: _Ctx, channel: str, message_id: str, payload: Any) -> bytes:
-        raw = _encode(payload)
-        self._seen[(ctx.key, channel, message_id)] = raw
-        return raw
+    def count_simulated(self) -> None:
+        self._sim.stats.simulated += 1
+
+    def collection(self, key: str, name: str) -> Collection:
+        return self._sim._store.collection(key, name)
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -626,288 +616,3 @@ def retry_after_seconds(wait: float) -> int:
     A hair of slack keeps ``1.0000000001`` (float noise) from becoming 2.
     """
     return max(1, math.ceil(wait - 1e-6))
-
-
-def _iso(wall: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
-
-
-def _digest(content: Any) -> str:
-    raw = content.encode() if isinstance(content, str) else _encode(content)
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
-
-
-def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
-    try:
-        return decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise _Invalid(field_errors(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise _PlatformError(400, f"Malformed JSON request body: {exc}") from None
-
-
-def _require(**values: Any) -> None:
-    errors = {name: f"'{name}' can't be blank" for name, v in values.items() if v in (None, "", [])}
-    if errors:
-        raise _Invalid(errors)
-
-
-# yyyy-MM-dd HH:mm:ss.SSSZ, the one format the reference gives for scheduled dates.
-_SCHEDULED: Final = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}")
-
-
-def _check_scheduled(value: str | None, name: str) -> None:
-    if value is None:
-        return
-    try:
-        if not _SCHEDULED.fullmatch(value):
-            raise ValueError(value)
-        datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f%z")  # a real date and time
-    except ValueError:
-        raise _Invalid({name: f"'{name}' must be formatted yyyy-MM-dd HH:mm:ss.SSSZ"}) from None
-
-
-_RCS_TYPES: Final = ("TEXT", "CARD", "CAROUSEL")
-
-
-# GSM 03.38: the basic set costs one septet per character, the extension set two; anything else
-# forces UCS-2. Parts follow the usual 160/153 and 70/67 split.
-_GSM_BASIC: Final = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXT: Final = frozenset("^{}\\[~]|€\f")
-
-
-def sms_parts(text: str) -> tuple[bool, int]:
-    """``(unicode, parts)`` for an SMS text."""
-    septets = 0
-    for ch in text:
-        if ch in _GSM_BASIC:
-            septets += 1
-        elif ch in _GSM_EXT:
-            septets += 2
-        else:
-            n = len(text.encode("utf-16-le")) // 2
-            return True, 1 if n <= 70 else math.ceil(n / 67)
-    return False, 1 if septets <= 160 else math.ceil(septets / 153)
-
-
-def _fill(text: str, placeholders: Mapping[str, str] | None) -> str:
-    for name, value in (placeholders or {}).items():
-        text = text.replace("{" + name + "}", value)
-    return text
-
-
-# --------------------------------------------------------------------- handlers
-
-_ROUTER: Final = Router[Handler]()
-
-
-def _send_common(
-    sim: Simulator,
-    ctx: _Ctx,
-    channel: str,
-    message_id: str | None,
-    destination: str,
-    simulation: bool,
-    digest: str,
-    result: Callable[[bool, list[str]], dict[str, Any]],
-) -> tuple[int, Any]:
-    """De-duplicate, process and remember one single-destination send."""
-    seen = sim._seen_result(ctx, channel, message_id)
-    if seen is not None:
-        return 200, seen
-    mid = message_id or str(uuid.uuid4())
-    reasons = sim.rejected_destinations.get(destination)
-    accepted = reasons is None
-    payload = {
-        "messageId": mid,
-        "simulation": simulation,
-        "results": result(accepted, reasons or []),
-    }
-    if simulation:
-        # A dry run is validated only: not processed, and its id stays free for the real send.
-        sim.stats.simulated += 1
-        return 200, payload
-    sim._record(ctx, mid, channel, destination, digest, accepted)
-    return 200, sim._remember(ctx, channel, mid, payload)
-
-
-@_ROUTER.route("POST", "/message-server/sms/send")
-def _sms_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    req: SmsSendRequest = _decode(_sms_decoder, ctx.body)
-    _require(destination=req.destination, sender=req.sender, body=req.body)
-    assert req.destination is not None and req.body is not None
-    _check_scheduled(req.scheduled_date, "scheduledDate")
-    unicode, parts = sms_parts(_fill(req.body, req.placeholders))
-
-    def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
-        sms = {"accepted": accepted, "unicode": unicode, "parts": parts, "reasons": reasons}
-        return {"sms": sms, "rcs": None, "whatsapp": None}
-
-    digest = _digest([req.body, req.placeholders])
-    return _send_common(
-        sim, ctx, "sms", req.message_id, req.destination, req.simulation, digest, result
-    )
-
-
-@_ROUTER.route("POST", "/message-server/rcs/send")
-def _rcs_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    req: RcsSendRequest = _decode(_rcs_decoder, ctx.body)
-    _require(destination=req.destination, agentId=req.agent_id)
-    assert req.destination is not None
-    if (req.body is None) == (req.template_id is None):
-        raise _Invalid({"body": "exactly one of 'body' or 'templateId' is required"})
-    if req.body is not None and req.body.type not in _RCS_TYPES:
-        raise _Invalid({"body.type": "'body.type' must be TEXT, CARD or CAROUSEL"})
-    _check_scheduled(req.scheduled_date, "scheduledDate")
-
-    def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
-        return {"rcs": {"accepted": accepted, "reasons": reasons}, "sms": None, "whatsapp": None}
-
-    content = msgspec.to_builtins(req.body) if req.body is not None else req.template_id
-    digest = _digest([content, req.placeholders])
-    return _send_common(
-        sim, ctx, "rcs", req.message_id, req.destination, req.simulation, digest, result
-    )
-
-
-_WA_BODY_KINDS: Final = frozenset(
-    ("text", "image", "video", "audio", "document", "sticker", "location", "reaction")
-)
-
-
-@_ROUTER.route("POST", "/message-server/whatsapp/send")
-def _whatsapp_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    req: WhatsAppSendRequest = _decode(_wa_decoder, ctx.body)
-    _require(destination=req.destination, phoneNumberId=req.phone_number_id)
-    assert req.destination is not None
-    if (req.body is None) == (req.template is None):
-        raise _Invalid({"body": "exactly one of 'template' or 'body' is required"})
-    if req.body is not None:
-        kinds = [k for k in req.body if k != "replyMessageId"]
-        unknown = [k for k in kinds if k not in _WA_BODY_KINDS]
-        if unknown:
-            raise _Invalid({f"body.{unknown[0]}": f"'body.{unknown[0]}' is not a known field"})
-        if len(kinds) != 1:
-            raise _Invalid({"body": "'body' must contain exactly one content object"})
-    if req.fallback_rcs is not None:
-        if req.fallback_sms is None:
-            raise _Invalid(
-                {"fallbackSms": "'fallbackSms' is required when 'fallbackRcs' is present"}
-            )
-        _check_fallback_rcs(req.fallback_rcs)
-    _check_scheduled(req.scheduled_date, "scheduledDate")
-
-    def result(accepted: bool, reasons: list[str]) -> dict[str, Any]:
-        wa = {"accepted": accepted, "reasons": reasons}
-        return {"whatsapp": wa, "rcs": None, "sms": None}
-
-    content = req.body if req.body is not None else msgspec.to_builtins(req.template)
-    digest = _digest([content, req.placeholders])
-    return _send_common(
-        sim, ctx, "whatsapp", req.message_id, req.destination, req.simulation, digest, result
-    )
-
-
-def _check_fallback_rcs(fb: FallbackRcs) -> None:
-    """``agentId`` plus exactly one of ``templateId`` or ``type`` + ``body``."""
-    if (fb.template_id is None) == (fb.body is None):
-        name = "fallbackRcs.templateId"
-        raise _Invalid({name: f"exactly one of '{name}' or 'fallbackRcs.body' is required"})
-    if fb.body is not None and fb.type is None:
-        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' is required with 'body'"})
-    if fb.body is None and fb.type is not None:
-        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' goes with 'body' only"})
-    if fb.type is not None and fb.type not in _RCS_TYPES:
-        raise _Invalid({"fallbackRcs.type": "'fallbackRcs.type' must be TEXT, CARD or CAROUSEL"})
-
-
-@_ROUTER.route("POST", "/services/sms/send")
-def _legacy_send(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    req: LegacySendRequest = _decode(_legacy_decoder, ctx.body)
-    _require(messages=req.messages)
-    assert req.messages is not None
-    # Validate every message before recording any: a request answered 400 must leave nothing
-    # processed, or a client that fixes and resends it would see its first messages twice.
-    prepared = [_legacy_message(i, msg) for i, msg in enumerate(req.messages)]
-    seen = sim._seen_result(ctx, "sms_legacy", req.global_id)
-    if seen is not None:
-        return 200, seen
-    global_id = req.global_id or str(uuid.uuid4())
-    messages = parts_total = 0
-    for i, (msg, parts, digest) in enumerate(prepared):
-        assert msg.destinations is not None
-        for j, dest in enumerate(msg.destinations):
-            messages += 1
-            parts_total += parts
-            if not req.simulation:
-                mid = msg.ids[j] if msg.ids else f"{global_id}-{i}-{j}"
-                accepted = dest not in sim.rejected_destinations
-                sim._record(ctx, mid, "sms_legacy", dest, digest, accepted)
-    payload = {
-        "globalId": global_id,
-        "processedMessages": messages,
-        "processedSmsParts": parts_total,
-        "credit": sim.credit,
-    }
-    if req.simulation:
-        sim.stats.simulated += 1
-        return 200, payload
-    return 200, sim._remember(ctx, "sms_legacy", global_id, payload)
-
-
-def _legacy_message(i: int, msg: LegacyMessage) -> tuple[LegacyMessage, int, str]:
-    """Check message ``i`` of a legacy send; return it with its SMS parts and content digest."""
-    errors = {
-        f"messages[{i}].{name}": f"'messages[{i}].{name}' can't be blank"
-        for name, v in (("destinations", msg.destinations), ("sender", msg.sender))
-        if not v
-    }
-    if msg.body is None or msg.body == "":
-        errors[f"messages[{i}].body"] = f"'messages[{i}].body' can't be blank"
-    if errors:
-        raise _Invalid(errors)
-    assert msg.body is not None
-    if msg.ids is not None and len(msg.ids) != len(msg.destinations or ()):
-        name = f"messages[{i}].ids"
-        raise _Invalid({name: f"'{name}' must match 'destinations' in length"})
-    _check_scheduled(msg.scheduling, f"messages[{i}].scheduling")
-    try:
-        text = msg.body if not msg.hex_body else bytes.fromhex(msg.body).decode("latin-1")
-    except ValueError:
-        name = f"messages[{i}].body"
-        raise _Invalid({name: f"'{name}' is not hexadecimal"}) from None
-    _, parts = sms_parts(text)
-    return msg, parts, _digest(msg.body)
-
-
-@_ROUTER.route("GET", "/services/sms/credit")
-def _credit(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    return 200, {"credit": sim.credit}
-
-
-@_ROUTER.route("GET", "/message-server/whatsapp/phone-numbers")
-def _phone_numbers(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    return 200, {"data": sim.phone_numbers}
-
-
-@_ROUTER.route("GET", "/message-server/whatsapp/phone-numbers/{id}")
-def _phone_number(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    for number in sim.phone_numbers:
-        if str(number.get("id")) == params["id"]:
-            return 200, number
-    raise _PlatformError(404, f"Phone number {params['id']} not found.")
-
-
-@_ROUTER.route("GET", "/files/{mediaKey}")
-def _file_url(sim: Simulator, ctx: _Ctx, params: dict[str, str]) -> tuple[int, Any]:
-    raw = ctx.query.get("expireMinutes", "180")
-    try:
-        minutes = int(raw)
-    except ValueError:
-        raise _Invalid({"expireMinutes": "'expireMinutes' must be an integer"}) from None
-    expires = int(sim.clock.wall() + minutes * 60)
-    key = params["mediaKey"]
-    return 200, {"url": f"https://media.qlara-simulator.invalid/{key}?expires={expires}"}

@@ -1,4 +1,4 @@
-"""The simulator's strict request schemas: unknown fields are rejected to catch misspellings.
+"""The send APIs' strict request schemas: unknown fields are rejected to catch misspellings.
 
 Top-level fields the reference marks required are optional here and checked by hand, so that a
 missing one is answered in the platform's words (``'destination' can't be blank``) rather than
@@ -7,10 +7,9 @@ msgspec's. Nested required fields (``template.id``) are required in the schema.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Final
+from typing import Any
 
-import msgspec
+from ._api import Strict
 
 __all__ = [
     "FallbackRcs",
@@ -22,15 +21,10 @@ __all__ = [
     "SmsSendRequest",
     "WhatsAppSendRequest",
     "WhatsAppTemplate",
-    "field_errors",
 ]
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
-    pass
-
-
-class SmsSendRequest(_Strict):
+class SmsSendRequest(Strict):
     """``POST /message-server/sms/send``."""
 
     destination: str | None = None
@@ -46,14 +40,14 @@ class SmsSendRequest(_Strict):
     skip_rcs_override: bool = False
 
 
-class RcsBody(_Strict):
+class RcsBody(Strict):
     """An inline RCS body; its content varies by type and is not checked further yet."""
 
     type: str
     body: dict[str, Any]
 
 
-class RcsSendRequest(_Strict):
+class RcsSendRequest(Strict):
     """``POST /message-server/rcs/send``."""
 
     destination: str | None = None
@@ -69,14 +63,14 @@ class RcsSendRequest(_Strict):
     scheduled_date: str | None = None
 
 
-class WhatsAppTemplate(_Strict):
+class WhatsAppTemplate(Strict):
     """A WhatsApp template reference."""
 
     id: int
     media_url: str | None = None
 
 
-class FallbackRcs(_Strict):
+class FallbackRcs(Strict):
     """RCS fallback of a WhatsApp send."""
 
     agent_id: int
@@ -85,14 +79,14 @@ class FallbackRcs(_Strict):
     body: dict[str, Any] | None = None
 
 
-class FallbackSms(_Strict):
+class FallbackSms(Strict):
     """SMS fallback of a WhatsApp send."""
 
     sender: str
     text: str
 
 
-class WhatsAppSendRequest(_Strict):
+class WhatsAppSendRequest(Strict):
     """``POST /message-server/whatsapp/send``."""
 
     destination: str | None = None
@@ -109,7 +103,7 @@ class WhatsAppSendRequest(_Strict):
     fallback_sms: FallbackSms | None = None
 
 
-class LegacyMessage(_Strict):
+class LegacyMessage(Strict):
     """One message object of a legacy send."""
 
     destinations: list[str] | None = None
@@ -121,7 +115,7 @@ class LegacyMessage(_Strict):
     scheduling: str | None = None
 
 
-class LegacySendRequest(_Strict):
+class LegacySendRequest(Strict):
     """``POST /services/sms/send``."""
 
     global_id: str | None = None
@@ -131,22 +125,3 @@ class LegacySendRequest(_Strict):
     simulation: bool = False
     skip_rcs_override: bool = False
     messages: list[LegacyMessage] | None = None
-
-
-_UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
-_MISSING: Final = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
-_AT: Final = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-
-
-def field_errors(error: msgspec.ValidationError) -> dict[str, str]:
-    """Turn a msgspec validation error into a JSend ``data`` mapping ``{field: message}``."""
-    text = str(error)
-    at = _AT.search(text)
-    path = at.group("path").lstrip(".") if at else ""
-    message = text[: at.start()] if at else text
-    for pattern, words in ((_UNKNOWN, "is not a known field"), (_MISSING, "can't be blank")):
-        m = pattern.match(message)
-        if m:
-            name = f"{path}.{m.group('name')}" if path else m.group("name")
-            return {name: f"'{name}' {words}"}
-    return {path or "body": f"'{path or 'body'}': {message}"}
