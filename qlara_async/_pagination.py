@@ -17,8 +17,9 @@ before it shifts them back (one item is skipped). Nothing is cached between page
 snapshot of a large collection, request an export instead (``client.exports``).
 
 The envelope of the template lists is not documented; the decoder accepts ``data`` or
-``content`` for the items and ``pagination.total``, ``total``, ``totalElements`` or
-``totalPages`` for the size, and a bare JSON array as one final page.
+``content`` for the items and ``pagination.total``, ``total``, ``totalElements``,
+``page.totalElements`` (Spring) or ``totalPages`` for the size, and a bare JSON array as one
+final page.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ class _Pagination(msgspec.Struct, rename="camel"):
     total: int | None = None
 
 
+class _PageInfo(msgspec.Struct, rename="camel"):
+    # Spring's ``"page": {"size", "number", "totalElements", "totalPages"}``.
+    size: int | None = None
+    number: int | None = None
+    total_elements: int | None = None
+    total_pages: int | None = None
+
+
 class Envelope(msgspec.Struct, Generic[T], rename="camel"):
     """One page as the API answers it (every known spelling; unknown fields ignored)."""
 
@@ -64,6 +73,7 @@ class Envelope(msgspec.Struct, Generic[T], rename="camel"):
     total: int | None = None
     total_elements: int | None = None
     total_pages: int | None = None
+    page: int | _PageInfo | None = None
 
     def items(self) -> list[T]:
         if self.data is not None:
@@ -77,8 +87,12 @@ class Envelope(msgspec.Struct, Generic[T], rename="camel"):
             return self.total
         if self.total_elements is not None:
             return self.total_elements
-        if self.total_pages is not None:
-            return self.total_pages * page_size
+        info = self.page if isinstance(self.page, _PageInfo) else None
+        if info is not None and info.total_elements is not None:
+            return info.total_elements
+        pages = self.total_pages if info is None else info.total_pages
+        if pages is not None:
+            return pages * page_size
         return None
 
 

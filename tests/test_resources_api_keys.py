@@ -110,3 +110,25 @@ async def test_bad_create_input_is_refused_before_any_request(kwargs: dict[str, 
         with pytest.raises(ValidationError):
             await client.api_keys.create(**kwargs)  # type: ignore[arg-type]
     assert seen == []
+
+
+@pytest.mark.e2e
+async def test_api_keys_end_to_end_against_the_simulator() -> None:
+    """Over real HTTP: create shows the key once, find and list do not, delete then find 404."""
+    from qlara_async import AsyncQlara
+    from qlara_async.testing import Simulator, run_in_thread
+
+    sim = Simulator(None, api_keys=("k",))
+    sim.seed("api_keys", 230, key="k")
+    with run_in_thread(sim) as url:
+        async with AsyncQlara(api_key="k", base_url=url) as client:
+            created = await client.api_keys.create(username="bot", operations=["SEND"])
+            assert created.api_key and created.id is not None
+            found = await client.api_keys.find(created.api_key)
+            assert found.id == created.id and not getattr(found, "api_key", None)
+            paginator = client.api_keys.list()
+            ids = [k.id async for k in paginator]
+            await client.api_keys.delete(created.id)
+            with pytest.raises(NotFoundError):
+                await client.api_keys.find(created.api_key)
+    assert len(ids) == len(set(ids)) == 231 and paginator.requests == 3
