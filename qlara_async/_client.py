@@ -46,6 +46,7 @@ from .resources.api_keys import ApiKeysResource
 from .resources.campaigns import CampaignsResource
 from .resources.contacts import ContactListsResource, ContactsResource
 from .resources.files import FilesResource
+from .resources.inbox import InboxResource, MediaResource
 from .resources.messages import ExportsResource, MessagesResource
 from .resources.rcs import RcsResource
 from .resources.sms import SmsResource
@@ -540,6 +541,16 @@ class AsyncQlara:
     def campaigns(self) -> CampaignsResource:
         """Campaigns: create, cost, confirm, statistics."""
         return CampaignsResource(self._api)
+
+    @cached_property
+    def inbox(self) -> InboxResource:
+        """Two-way conversations."""
+        return InboxResource(self._api)
+
+    @cached_property
+    def media(self) -> MediaResource:
+        """The media library."""
+        return MediaResource(self._api)
 
     @cached_property
     def bulk(self) -> BulkResource:
