@@ -58,7 +58,11 @@ class NaiveAioLimiter:
         self._limiters = [AsyncLimiter(n, p) for n, p in rate_limit.windows]
         self._paused_until = -math.inf
 
-    async def acquire(self, *, priority: bool = False) -> Permit:
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> Permit:
         # Re-check after sleeping: another 429 may have extended the pause meanwhile.
         while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)
