@@ -37,11 +37,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as _random
-import re
-import weakref
-import zlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import aclosing, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
@@ -50,31 +47,36 @@ import anyio
 import httpx
 import msgspec
 
+from ._body import read_capped
 from ._clock import Clock
 from ._config import RetryPolicy
 from ._constants import (
     DEFAULT_MAX_RESPONSE_SIZE,
     MAX_ERROR_BODY_SIZE,
-    MAX_ERROR_DETAIL,
-    REQUEST_ID_HEADER,
+)
+from ._errors import (
+    Where,
+    clip,
+    connection_error,
+    cooldown_error,
+    decode_error_body,
+    status_error,
 )
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    RateLimitError,
     ValidationError,
-    jsend_field_errors,
-    status_error_class,
 )
 from ._limiter import CooldownTooLong, Limiter
+from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 
 __all__ = [
     "APIResponseValidationError",
     "AttemptGate",
     "capture_responses",
+    "mask_secret_paths",
+    "register_redactor",
     "RequestEvent",
     "RequestStats",
     "Transport",
@@ -82,59 +84,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("qlara_async")
-
-# Path segments that are secrets (``GET .../authentication/{value}`` takes an API key).
-_SECRET_PATH = re.compile(r"(/partner-gateway/v1/authentication/)[^/?#\s\"']+")
-
-
-def mask_secret_paths(text: str) -> str:
-    """``text`` with the API key of an ``/authentication/{value}`` path masked."""
-    return _SECRET_PATH.sub(r"\1{value}", text)
-
-
-_REDACTORS: list[weakref.WeakMethod[Callable[[str], str]]] = []
-"""Every live client's ``_redact``: the log filter scrubs their credentials."""
-
-
-def register_redactor(redact: Callable[[str], str]) -> None:
-    """Have the log filter scrub what ``redact`` (a live client's bound method) knows."""
-    _REDACTORS[:] = [r for r in _REDACTORS if r() is not None]
-    _REDACTORS.append(weakref.WeakMethod(redact))
-
-
-class _ScrubSecrets(logging.Filter):
-    """httpx logs every URL at INFO and httpcore every response header at DEBUG, whatever a
-    server echoes in them: the records of those loggers are scrubbed of every live client's
-    credentials, and of a key in an ``/authentication/{value}`` path."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:
-            return True  # not ours to break
-        clean = mask_secret_paths(text) if "/authentication/" in text else text
-        for ref in _REDACTORS:
-            redact = ref()
-            if redact is not None:
-                clean = redact(clean)
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-_SCRUB = _ScrubSecrets()
-# A logger's filters see only its own records, not its children's: each one is named.
-for _name in (
-    "httpx",
-    "httpcore",
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "hpack.hpack",
-):
-    logging.getLogger(_name).addFilter(_SCRUB)
-del _name
 
 T = TypeVar("T")
 
@@ -216,7 +165,7 @@ class Transport:
         self.deadline = attempt_deadline(timeout)
         self.clock = clock
         self.random = random or _random.random
-        self._redact = redact or _identity
+        self._redact = redact or _unchanged
         self.max_response_size = max_response_size
         self.closed = False
         """Set by the client's ``aclose()``: no new request may start."""
@@ -253,7 +202,7 @@ class Transport:
         else:
             deadline = attempt_deadline(timeout)
         stats = stats if stats is not None else RequestStats()
-        where = _Where(method, self.base_url + (display_path or path))
+        where = Where(method, self.base_url + (display_path or path))
         loop = _current_loop()
         if loop is not self._loop:
             self._bind(loop, where)
@@ -281,7 +230,7 @@ class Transport:
                 if gate is not None:
                     gate.exit(None)
                 if isinstance(exc, CooldownTooLong):
-                    raise _cooldown_error(where, exc.remaining, policy, stats) from None
+                    raise cooldown_error(where, exc.remaining, policy, stats.attempts) from None
                 raise
             attempt = _Attempt()
             try:
@@ -325,7 +274,14 @@ class Transport:
                     # Not chained: httpx's exception and httpcore's frames under it hold what
                     # the server sent (a header line echoing the key), which a traceback
                     # printed with its locals would show. The message names the cause.
-                    raise _connection_error(lost, where, stats, self._redact) from None
+                    raise connection_error(
+                        lost.cause,
+                        where,
+                        attempts=stats.attempts,
+                        ambiguous=lost.ambiguous,
+                        timeout=lost.timeout,
+                        redact=self._redact,
+                    ) from None
                 reason = lost.reason
             except BaseException:
                 # Cancelled, or a callback raised, after the permit was taken: the request may
@@ -366,7 +322,7 @@ class Transport:
                     retry_after = parse_retry_after(
                         response.headers, body, now_wall=self.clock.wall()
                     )
-                    error = _status_error(
+                    error = status_error(
                         response, body, where, retry_after=retry_after, redact=self._redact
                     )
                     error.attempts = stats.attempts
@@ -388,7 +344,7 @@ class Transport:
                     priority = True
                     continue
 
-                error = _status_error(response, body, where, redact=self._redact)
+                error = status_error(response, body, where, redact=self._redact)
                 error.attempts = stats.attempts
                 if not (retry and is_retryable_status(status)) or (
                     retry_number >= policy.max_retries
@@ -411,9 +367,9 @@ class Transport:
         try:
             return self.http.build_request(method, url, **kwargs)
         except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
-            raise _Unbuildable(f"{type(exc).__name__}: {_clip(str(exc), 200)}") from None
+            raise _Unbuildable(f"{type(exc).__name__}: {clip(str(exc), 200)}") from None
 
-    def _bind(self, loop: object, where: _Where) -> None:
+    def _bind(self, loop: object, where: Where) -> None:
         """Tie the client to the event loop that uses it. Its limiter, pool and cooldown are
         one loop's objects: a second loop running at the same time (another thread) would
         hang on them, so it is refused; a loop that has ended hands the client on."""
@@ -456,7 +412,7 @@ class Transport:
                     request, auth=self._auth, stream=True, follow_redirects=False
                 )
                 try:
-                    body = await _read_capped(
+                    body = await read_capped(
                         response,
                         self.max_response_size
                         if 200 <= response.status_code < 300
@@ -496,7 +452,7 @@ class Transport:
         if 200 <= response.status_code < 300:
             too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
             return response, body, None, "" if body is not None else too_big
-        return response, None, _decode_error_body(body, self._redact), ""
+        return response, None, decode_error_body(body, self._redact), ""
 
 
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
@@ -512,6 +468,10 @@ def capture_responses() -> Iterator[list[httpx.Response]]:
         yield found
     finally:
         _captured.reset(token)
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _current_loop() -> object:
@@ -538,19 +498,6 @@ def _loop_alive(loop: object) -> bool:
 
 def _noop() -> None:
     pass
-
-
-class _Where:
-    """A request as errors and logs name it: method and URL, never the query."""
-
-    __slots__ = ("method", "url")
-
-    def __init__(self, method: str, url: str) -> None:
-        self.method = method
-        self.url = url
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.url}"
 
 
 class _Attempt:
@@ -608,81 +555,6 @@ class _Lost(Exception):
         self.timeout = timeout or isinstance(cause, httpx.TimeoutException)
 
 
-async def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes | None:
-    """The body, decoded, read up to ``cap`` bytes: past it, the first ``cap`` bytes when
-    ``truncate`` (an error body), else ``None``.
-
-    The raw bytes are read (never more than ``cap`` plus a chunk) and decoded here rather than
-    by httpx, with every step of ``Content-Encoding`` bounded by ``cap`` as well: a 2 kB body
-    of gzip inside gzip would otherwise inflate to gigabytes before any size check.
-    """
-    declared = response.headers.get("content-length")
-    if not truncate and declared is not None and declared.isdigit() and int(declared) > cap:
-        return None
-    try:
-        # A transport that hands back a response already read (httpx.MockTransport, a custom
-        # one) has decoded it already: only the size is left to check.
-        content = response.content
-    except httpx.ResponseNotRead:
-        pass
-    else:
-        if len(content) <= cap:
-            return content
-        return content[:cap] if truncate else None
-    chunks: list[bytes] = []
-    size = 0
-    over = False
-    # aclosing: leaving the loop early must close the generator now (trio insists).
-    async with aclosing(response.aiter_raw()) as stream:  # type: ignore[type-var]
-        async for chunk in stream:
-            size += len(chunk)
-            if size > cap:
-                over = True
-                chunks.append(chunk[: len(chunk) - (size - cap)])
-                break
-            chunks.append(chunk)
-    data = b"".join(chunks)
-    codings = [
-        c.strip().lower()
-        for c in response.headers.get("content-encoding", "").split(",")
-        if c.strip() and c.strip().lower() != "identity"
-    ]
-    if over and (not truncate or codings):
-        return None if not truncate else b""
-    for coding in reversed(codings):
-        data, over = _inflate(data, coding, cap)
-        if over:
-            return data[:cap] if truncate else None
-    return data
-
-
-def _inflate(data: bytes, coding: str, cap: int) -> tuple[bytes, bool]:
-    """One ``Content-Encoding`` step undone, producing at most ``cap`` bytes (and whether there
-    was more). ``httpx.DecodingError`` for an unknown coding or bytes that are not in it."""
-    if coding in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
-    elif coding == "deflate":
-        # "deflate" is zlib-wrapped by the RFC, raw in some servers: tell by the header.
-        wbits = zlib.MAX_WBITS if data[:1] and (data[0] & 0x0F) == 8 else -zlib.MAX_WBITS
-    else:
-        raise httpx.DecodingError(f"unsupported Content-Encoding {coding!r}")
-    out = bytearray()
-    rest = data
-    try:
-        while rest:
-            inflater = zlib.decompressobj(wbits)
-            out += inflater.decompress(rest, cap + 1 - len(out))
-            if len(out) > cap or inflater.unconsumed_tail:
-                return bytes(out), True
-            # Concatenated gzip members: go on with what follows this one.
-            rest = inflater.unused_data if coding != "deflate" else b""
-            if not inflater.eof:
-                raise httpx.DecodingError(f"truncated {coding} body")
-    except zlib.error as exc:
-        raise httpx.DecodingError(f"not valid {coding}: {exc}") from None
-    return bytes(out), False
-
-
 def attempt_deadline(timeout: httpx.Timeout) -> float | None:
     """The most one attempt may take once it has a connection: the largest of the connect,
     write and read timeouts (a float ``timeout=`` sets all three, so it bounds the attempt)."""
@@ -701,7 +573,7 @@ def _decode_success(
     status: int,
     content: bytes,
     decoder: Callable[[bytes], T] | None,
-    where: _Where,
+    where: Where,
     request: httpx.Request,
 ) -> T | Any:
     if status == 204 or not content.strip():
@@ -712,133 +584,8 @@ def _decode_success(
         content = b""  # the body may echo a credential: keep it out of traceback locals
         # Not chained, for the same reason: the decoder's frames hold the body.
         raise APIResponseValidationError(
-            f"{where}: the response body is not what the API documents: {_clip(str(exc))}",
+            f"{where}: the response body is not what the API documents: {clip(str(exc))}",
             request=request,
             method=where.method,
             url=where.url,
         ) from None
-
-
-def _decode_error_body(content: bytes | None, redact: Callable[[str], str]) -> Any:
-    if not content:
-        return None
-    # Decoded first, then scrubbed: an echoed credential hides behind JSON escapes (``\/``,
-    # ``\u0041``) in the raw text. ``error.response`` keeps the raw bytes.
-    try:
-        return _redact_value(_json_decode(content), redact)
-    except msgspec.DecodeError:
-        return redact(content.decode("utf-8", errors="replace"))
-
-
-def _redact_value(value: Any, redact: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact(str(k)): _redact_value(v, redact) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, redact) for v in value]
-    return value
-
-
-def _clip(text: str, limit: int = MAX_ERROR_DETAIL) -> str:
-    """At most ``limit`` characters of ``text``, saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
-
-
-def _error_detail(body: Any) -> str:
-    """The human part of either error format: platform ``message`` or JSend ``data``."""
-    if isinstance(body, dict):
-        field_errors = jsend_field_errors(body)
-        if field_errors:
-            return "; ".join(f"{k}: {v}" for k, v in field_errors.items())
-        message = body.get("message")
-        if isinstance(message, str) and message:
-            return message
-        error = body.get("error")
-        if isinstance(error, str) and error:
-            return error
-    elif isinstance(body, str) and body.strip():
-        return body.strip()
-    return ""
-
-
-def _identity(text: str) -> str:
-    return text
-
-
-def _status_error(
-    response: httpx.Response,
-    body: Any,
-    where: _Where,
-    *,
-    retry_after: float | None = None,
-    redact: Callable[[str], str] = _identity,
-) -> APIStatusError:
-    status = response.status_code
-    detail = _clip(_error_detail(body))
-    reason = response.reason_phrase or ""
-    message = f"{status} {reason}".strip() + f" for {where}"
-    if 300 <= status < 400:
-        location = httpx.URL(response.headers.get("location", "")).copy_with(query=None)
-        message += f": a redirect (to {location}), which the client does not follow"
-    elif detail:
-        message += f": {detail}"
-    request_id = response.headers.get(REQUEST_ID_HEADER)
-    if request_id:
-        request_id = redact(request_id)
-        message += f" (request id {_clip(request_id, 100)})"
-    # A server may echo the credential back ("invalid key ..."): never let it into the text.
-    message = redact(message)
-    cls = status_error_class(status)
-    if cls is RateLimitError:
-        error: APIStatusError = RateLimitError(
-            message,
-            response=response,
-            body=body,
-            retry_after=retry_after,
-            method=where.method,
-            url=where.url,
-        )
-    else:
-        error = cls(message, response=response, body=body, method=where.method, url=where.url)
-    error.request_id = request_id
-    return error
-
-
-def _connection_error(
-    lost: _Lost, where: _Where, stats: RequestStats, redact: Callable[[str], str]
-) -> APIConnectionError:
-    cause = lost.cause
-    what = type(cause).__name__
-    text = str(cause)
-    detail = f"{what}: {_clip(redact(text), 200)}" if text and text != what else what
-    attempts = stats.attempts
-    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
-    note = " (the request may have been processed)" if lost.ambiguous else ""
-    cls = APITimeoutError if lost.timeout else APIConnectionError
-    verb = "timed out" if lost.timeout else "failed"
-    error = cls(
-        f"{where} {verb} after {tries}: {detail}{note}",
-        request=None,
-        ambiguous=lost.ambiguous,
-        method=where.method,
-        url=where.url,
-    )
-    error.attempts = attempts
-    return error
-
-
-def _cooldown_error(
-    where: _Where, remaining: float, policy: RetryPolicy, stats: RequestStats
-) -> RateLimitError:
-    error = RateLimitError(
-        f"{where} not sent: the client is in a 429 cooldown for {remaining:.1f}s more, longer"
-        f" than max_retry_after={policy.max_retry_after:g}s",
-        retry_after=remaining,
-        method=where.method,
-        url=where.url,
-    )
-    error.attempts = stats.attempts
-    return error
