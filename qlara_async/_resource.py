@@ -27,7 +27,7 @@ from ._transport import Transport
 from ._uploads import Upload
 from .models import Message, SendResult, encode_body
 
-__all__ = ["Requester", "Resource", "as_list", "path_param", "query_value"]
+__all__ = ["Requester", "Resource", "as_list", "keywords", "path_param", "query_value"]
 
 T = TypeVar("T")
 
@@ -237,6 +237,12 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def keywords(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A method's keyword arguments (its ``locals()`` at the top), ``self`` left out: a method
+    whose keywords are a Struct's fields builds it from them instead of naming each again."""
+    return {k: v for k, v in values.items() if k != "self"}
 
 
 def as_list(name: str, value: Iterable[T] | None) -> list[T] | None:

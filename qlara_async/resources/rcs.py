@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from .._resource import Resource
+from .._resource import Resource, keywords
 from ..models import RcsBody, RcsMessage, ScheduledDate, SendResult
 from .templates import RcsTemplatesResource
 
@@ -42,17 +42,6 @@ class RcsResource(Resource):
         ``max_sms_parts`` turns on SMS fallback. Raises ``ValidationError`` (nothing sent) for a
         message the API would refuse.
         """
-        message = RcsMessage(
-            destination=destination,
-            agent_id=agent_id,
-            body=body,
-            template_id=template_id,
-            campaign_id=campaign_id,
-            message_id=message_id,
-            simulation=simulation,
-            enable_notification=enable_notification,
-            max_sms_parts=max_sms_parts,
-            placeholders=placeholders,
-            scheduled_date=scheduled_date,
-        )
+        # The keywords are the Struct's fields: built from them, not written out again.
+        message = RcsMessage(**keywords(locals()))
         return await self._api.send(message)

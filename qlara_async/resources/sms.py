@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._resource import Resource
+from .._resource import Resource, keywords
 from ..models import (
     Credit,
     LegacySmsMessage,
@@ -47,19 +47,8 @@ class SmsResource(Resource):
         default applies. Raises ``ValidationError`` (nothing sent) for a message the API would
         refuse.
         """
-        message = SmsMessage(
-            destination=destination,
-            sender=sender,
-            body=body,
-            campaign_id=campaign_id,
-            message_id=message_id,
-            udh_data=udh_data,
-            simulation=simulation,
-            enable_notification=enable_notification,
-            placeholders=placeholders,
-            scheduled_date=scheduled_date,
-            skip_rcs_override=skip_rcs_override,
-        )
+        # The keywords are the Struct's fields: built from them, not written out again.
+        message = SmsMessage(**keywords(locals()))
         return await self._api.send(message)
 
     async def send_legacy(

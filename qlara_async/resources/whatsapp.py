@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import Any
 
-from .._resource import Resource, path_param
+from .._resource import Resource, keywords, path_param
 from ..models import (
     FallbackRcs,
     FallbackSms,
@@ -82,18 +82,6 @@ class WhatsAppResource(Resource):
         ``fallback_rcs`` needs ``fallback_sms``. Raises ``ValidationError`` (nothing sent) for a
         message the API would refuse.
         """
-        message = WhatsAppMessage(
-            destination=destination,
-            phone_number_id=phone_number_id,
-            template=template,
-            body=body,
-            campaign_id=campaign_id,
-            message_id=message_id,
-            simulation=simulation,
-            enable_notification=enable_notification,
-            placeholders=placeholders,
-            scheduled_date=scheduled_date,
-            fallback_rcs=fallback_rcs,
-            fallback_sms=fallback_sms,
-        )
+        # The keywords are the Struct's fields: built from them, not written out again.
+        message = WhatsAppMessage(**keywords(locals()))
         return await self._api.send(message)
