@@ -149,3 +149,23 @@ async def test_6_messages_only_ever_throttled_are_not_sent_after_a_stop() -> Non
             report = await job.run()
     check_report(report)
     assert report.failed == 0 and report.not_sent == report.total > 0
+
+
+async def test_14_a_200_that_is_not_a_send_result_fails_and_is_resent(tmp_path: Path) -> None:
+    """Issue 7 item 14: ``{"status": "maintenance"}`` in a 200 was counted rejected and skipped
+    on resume; it is a failure, and the resume sends the message again under its id."""
+    path = tmp_path / "j.sqlite"
+
+    def maintenance(body: dict[str, Any], n: int) -> httpx.Response:
+        return httpx.Response(200, json={"status": "maintenance"})
+
+    rec = Recorder(maintenance)
+    async with make_client(rec) as client:
+        first = await client.bulk.run([sms(i) for i in range(3)], journal=path)
+    assert (first.failed, first.rejected) == (3, 0)
+    again = Recorder()
+    async with make_client(again) as client:
+        second = await client.bulk.run([sms(i) for i in range(3)], journal=path)
+    assert second.accepted == 3 and again.requests == 3
+    for dest, ids in again.ids.items():
+        assert ids == rec.ids[dest][:1]  # the same messageId as the first run's
