@@ -94,3 +94,33 @@ async def bulk_job_fields(client: AsyncQlara) -> None:
         async for o in outcomes:
             resumed: bool = o.resumed
             print(resumed)
+
+
+async def platform_api(client: AsyncQlara) -> None:
+    from msgspec import UNSET
+
+    from qlara_async.models.enums import CampaignStatus, WhatsAppStatus
+
+    async for contact in client.contacts.list(name="Rossi", page_size=50):
+        print(contact.id, contact.phone)
+    async for page in client.contact_lists.members(3).pages():
+        print(page.total, len(page.items))
+    created = await client.contacts.create(phone="+393201234567", first_name="Marco")
+    await client.contacts.update(1, city="Roma", company=None, phone=UNSET)
+    campaign = await client.campaigns.create(
+        name="Promo", sending_mode="SMS", destination_type=2, destinations=["+393201234567"]
+    )
+    if campaign.status == CampaignStatus.DRAFT and campaign.id is not None:
+        cost = await client.campaigns.calculate_cost(campaign.id)
+        print(cost.amount)
+    status = await client.messages.status("ref", channel="WHATSAPP")
+    print(status.state == WhatsAppStatus.DELIVERED, created.id)
+    job = await client.messages.export_history()
+    if job.id is not None:
+        link = await client.exports.wait(job.id, timeout=60.0)
+        print(link.link)
+    await client.webhooks.configure("https://example.com/h", replace=True)
+    media = await client.media.upload(b"\x89PNG...", name="logo")
+    print(media.media_key)
+    async for template in client.whatsapp.templates.list(status="APPROVED"):
+        print(template.name)
