@@ -28,6 +28,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
+import httpx
 import msgspec
 
 from ._exceptions import ValidationError
@@ -103,16 +104,34 @@ def envelope_type(item: type[T]) -> Any:
 
 class Page(Generic[T]):
     """One page of a collection: its ``items``, the collection's ``total`` (``None`` when the
-    API does not say) and where the page starts (``offset`` items before it; ``number`` for
-    page-numbered styles)."""
+    API does not say), where the page starts (``offset`` items before it; ``number`` for
+    page-numbered styles), and the HTTP ``response`` it came in (status, headers, and
+    ``X-Request-Id`` as ``request_id``), as ``with_raw_response`` gives for other calls."""
 
-    __slots__ = ("items", "number", "offset", "total")
+    __slots__ = ("items", "number", "offset", "response", "total")
 
-    def __init__(self, items: list[T], *, total: int | None, offset: int, number: int) -> None:
+    def __init__(
+        self,
+        items: list[T],
+        *,
+        total: int | None,
+        offset: int,
+        number: int,
+        response: httpx.Response | None = None,
+    ) -> None:
         self.items = items
         self.total = total
         self.offset = offset
         self.number = number
+        self.response = response
+
+    @property
+    def request_id(self) -> str | None:
+        """The page's ``X-Request-Id``, for support."""
+        if self.response is None:
+            return None
+        value: str | None = self.response.headers.get("x-request-id")
+        return value
 
     def __repr__(self) -> str:
         return (
@@ -121,7 +140,8 @@ class Page(Generic[T]):
 
 
 Fetch = Callable[[Mapping[str, object]], Awaitable[Any]]
-"""Fetches one page given its query parameters; answers an ``Envelope`` or a list."""
+"""Fetches one page given its query parameters; answers an ``Envelope`` or a list, or a
+``(answer, httpx.Response)`` pair."""
 
 
 def check_page_size(page_size: object, style: PageStyle) -> int:
@@ -208,6 +228,9 @@ class _Pages(Generic[T]):
         number = self._number
         answer = await paginator._fetch(paginator._query(number))
         paginator.requests += 1
+        response = None
+        if isinstance(answer, tuple):
+            answer, response = answer
         if isinstance(answer, list):
             items: list[T] = answer
             total: int | None = None
@@ -221,7 +244,7 @@ class _Pages(Generic[T]):
         self._remaining -= len(items)
         self._done = last or not items
         self._number += 1
-        return Page(items, total=total, offset=number * size, number=number)
+        return Page(items, total=total, offset=number * size, number=number, response=response)
 
 
 class _Items(Generic[T]):

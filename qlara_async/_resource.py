@@ -23,7 +23,7 @@ from ._config import CallOptions, RetryPolicy
 from ._exceptions import APIResponseValidationError, ValidationError
 from ._pagination import AsyncPaginator, PageStyle, envelope_type
 from ._send import Sender
-from ._transport import Transport
+from ._transport import Transport, capture_responses
 from ._uploads import Upload
 from .models import Message, SendResult, encode_body
 
@@ -224,7 +224,9 @@ class Requester:
         fixed = dict(params or {})
 
         async def fetch(query: Mapping[str, object]) -> Any:
-            return await self.get(path, cast=cast, params={**fixed, **query}, empty=list)
+            with capture_responses() as responses:
+                answer = await self.get(path, cast=cast, params={**fixed, **query}, empty=list)
+            return answer, responses[-1] if responses else None
 
         return AsyncPaginator(fetch, style=style, page_size=page_size, limit=limit)
 

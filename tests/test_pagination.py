@@ -141,3 +141,23 @@ def test_bad_page_sizes_are_refused_before_any_request(size: Any) -> None:
     with pytest.raises(ValidationError) as info:
         AsyncPaginator(lambda q: None, style="offset", page_size=size)  # type: ignore[arg-type,return-value]
     assert info.value.field == "page_size"
+
+
+async def test_each_page_carries_its_response() -> None:
+    """``pages()`` gives each page's HTTP response and request id (raw responses for lists)."""
+    n = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal n
+        n += 1
+        return httpx.Response(
+            200,
+            json={"data": [{"id": n}], "pagination": {"total": 2}},
+            headers={"X-Request-Id": f"rq-{n}"},
+        )
+
+    client, _, _ = make_client(handler)
+    async with client:
+        pages = [p async for p in client._api.paginate("/t", item=Item, page_size=1).pages()]
+    assert [p.request_id for p in pages] == ["rq-1", "rq-2"]
+    assert all(p.response is not None and p.response.status_code == 200 for p in pages)
