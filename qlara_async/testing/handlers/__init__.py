@@ -11,6 +11,8 @@ from __future__ import annotations
 # One line per area, each on its own line so areas added in parallel do not conflict. Importing
 # a module registers its routes.
 from . import api_keys as api_keys
+from . import contacts as contacts
+from . import media as media
 from . import send as send
 from ._api import ROUTER
 
