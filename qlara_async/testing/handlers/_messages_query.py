@@ -24,11 +24,11 @@ def iso(wall: float) -> str:
 
 def parse_iso(name: str, value: str, *, end: bool = False) -> float:
     """An ISO 8601 date-time (``2026-04-09T12:34:56Z``, an offset, or UTC when none) or a date
-    (``2026-04-09``: its start, or with ``end`` the start of the next day) as Unix time."""
+    (``2026-04-09``: its start, or with ``end`` its last millisecond) as Unix time."""
     try:
         if _DATE.fullmatch(value):
             day = datetime.strptime(value, "%Y-%m-%d")
-            return calendar.timegm(day.timetuple()) + (86400.0 if end else 0.0)
+            return calendar.timegm(day.timetuple()) + (86399.999 if end else 0.0)
         text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -166,8 +166,8 @@ def _seed(i: int) -> dict[str, Any]:
         smsBody="Ciao {{nome}}",
         status=DRAFT,
         **dict.fromkeys(COUNTERS, 0),
-        totalDestinations=1,
     )
+    fields["totalDestinations"] = 1
     return fields
 
 
