@@ -181,3 +181,25 @@ async def test_workflow_4_history_export_wait_download_regenerate(
     assert len(clock.sleeps) == sleeps
     history = [m async for m in client.messages.history(channel="SMS")]
     assert [(m.channel, m.destination) for m in history] == [("SMS", "+393201234567")]
+
+
+async def test_campaign_reads_back_its_create_fields(client: AsyncQlara) -> None:
+    """The campaign the client decodes keeps the create fields the API answers with: smsBody
+    with its {{placeholder}} untouched and the string rcsAgentId."""
+    made = await client.campaigns.create(
+        name="Fields",
+        sending_mode="RCS_SMS",
+        destination_type=2,
+        destinations=["+393201234567"],
+        rcs_agent_id="10",
+        sms_sender="MyBrand",
+        sms_body="Ciao {{nome}}",
+    )
+    assert made.id is not None
+    got = await client.campaigns.get(made.id)
+    assert (got.sms_body, got.rcs_agent_id, got.destinations) == (
+        "Ciao {{nome}}",
+        "10",
+        ["+393201234567"],
+    )
+    assert got.sms_sender == "MyBrand"
