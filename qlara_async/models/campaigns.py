@@ -50,7 +50,21 @@ class Campaign(Model, kw_only=True):
     status: int | None = None
     sending_mode: str | None = None
     destination_type: int | None = None
+    contact_list_ids: list[int] | None = None
+    destinations: list[str] | None = None
+    sms_sender: str | None = None
+    sms_body: str | None = None
+    """As written, ``{{placeholder}}`` syntax included."""
+    rcs_agent_id: str | None = None
+    """A string in the campaign API (the send API's ``agentId`` is an int)."""
+    rcs_template_id: int | None = None
+    whatsapp_phone_number_id: int | None = None
+    whatsapp_template_id: int | None = None
     scheduled_date: str | None = None
+    ready_to_send: bool | None = None
+    placeholder_fields: str | None = None
+    creation_date: str | None = None
+    last_update_date: str | None = None
     total_destinations: int | None = None
     total_sent: int | None = None
     total_success: int | None = None

@@ -44,7 +44,7 @@ from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
 from ._store import Collection, Item, SeedFactory, Store
 from .handlers import ROUTER
-from .handlers._api import Request, Settings
+from .handlers._api import Request, Sent, Settings
 
 __all__ = [
     "Arrival",
@@ -198,6 +198,11 @@ class Simulator:
     :param rejected_destinations: destinations whose sends are answered ``accepted: false``,
         as an iterable of numbers or a mapping ``{number: [reasons]}``.
     :param clock: where time is read; ``time.monotonic``/``time.time`` by default.
+    :param delivery_delay: seconds on ``clock`` from a send (or a campaign's start) until the
+        status endpoints answer ``DELIVERED`` (``0``: at once).
+    :param export_delay: seconds on ``clock`` from an export request until it is
+        ``COMPLETED`` and ``isAvailableForDownload``.
+    :param export_link_ttl: seconds an export's download link lives before it is ``EXPIRED``.
 
     Use it in-process with ``httpx.AsyncClient(transport=httpx.ASGITransport(sim),
     base_url="http://sim/api")`` or over real HTTP with :func:`~qlara_async.testing.serve`.
@@ -217,6 +222,9 @@ class Simulator:
         credit: float = 150.50,
         phone_numbers: Sequence[Mapping[str, Any]] = DEFAULT_PHONE_NUMBERS,
         clock: SimClock | None = None,
+        delivery_delay: float = 2.0,
+        export_delay: float = 5.0,
+        export_link_ttl: float = 3600.0,
     ) -> None:
         if rate_limit is not None:
             make_model(model, rate_limit)  # validate the name now, not at the first request
@@ -234,6 +242,9 @@ class Simulator:
         self.credit = credit
         self.phone_numbers: list[dict[str, Any]] = [dict(p) for p in phone_numbers]
         self.clock: SimClock = clock or SystemClock()
+        self.delivery_delay = delivery_delay
+        self.export_delay = export_delay
+        self.export_link_ttl = export_link_ttl
         self._seed = seed
         self._lock = threading.Lock()
         self._outage = False
@@ -605,6 +616,13 @@ class _Port:
 
     def count_simulated(self) -> None:
         self._sim.stats.simulated += 1
+
+    def sent(self, key: str) -> list[Sent]:
+        return [
+            Sent(m.message_id, m.channel, m.destination, m.time, m.accepted)
+            for m in self._sim.processed
+            if m.key == key
+        ]
 
     def collection(self, key: str, name: str) -> Collection:
         return self._sim._store.collection(key, name)

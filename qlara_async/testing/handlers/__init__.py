@@ -11,9 +11,13 @@ from __future__ import annotations
 # One line per area, each on its own line so areas added in parallel do not conflict. Importing
 # a module registers its routes.
 from . import api_keys as api_keys
+from . import campaigns as campaigns
 from . import contacts as contacts
+from . import exports as exports
 from . import media as media
+from . import messages as messages
 from . import send as send
+from . import webhooks as webhooks
 from ._api import ROUTER
 
 __all__ = ["ROUTER"]

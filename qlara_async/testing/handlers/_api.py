@@ -21,8 +21,10 @@ What a :class:`Request` offers:
 * ``timestamp()``: now, ISO 8601 UTC;
 * the send hooks: ``seen`` (the stored answer to a repeated ``messageId``), ``record`` (log a
   processed message), ``remember`` (store an answer for de-duplication), ``count_simulated``;
+* ``sent()``: the messages this account sent (the send log, for status and history);
+  ``wall_of(t)``: a ``clock.now()`` reading as Unix time;
 * ``settings``: the simulator's knobs handlers read (``credit``, ``phone_numbers``,
-  ``rejected_destinations``).
+  ``rejected_destinations``, ``delivery_delay``, ``export_delay``, ``export_link_ttl``).
 
 Pagination, one function per documented style (docs README point 9), each validating its own query
 parameters and refusing the other styles' (so a client that confuses styles gets a 400, not a
@@ -61,6 +63,7 @@ __all__ = [
     "Port",
     "Reply",
     "Request",
+    "Sent",
     "Settings",
     "Strict",
     "Unprocessable",
@@ -166,6 +169,29 @@ class Settings(Protocol):
     @property
     def rejected_destinations(self) -> dict[str, list[str]]: ...
 
+    @property
+    def delivery_delay(self) -> float: ...
+
+    @property
+    def export_delay(self) -> float: ...
+
+    @property
+    def export_link_ttl(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One message an account sent through the send endpoints, as the send log has it (for the
+    status and history endpoints)."""
+
+    message_id: str
+    channel: str
+    """``"sms"``, ``"sms_legacy"``, ``"rcs"`` or ``"whatsapp"``."""
+    destination: str
+    time: float
+    """``clock.now()`` when it was processed."""
+    accepted: bool
+
 
 class Port(Protocol):
     """What the pipeline provides behind a :class:`Request`; implemented in ``_app``.
@@ -195,6 +221,8 @@ class Port(Protocol):
     ) -> None: ...
 
     def count_simulated(self) -> None: ...
+
+    def sent(self, key: str) -> list[Sent]: ...
 
     def collection(self, key: str, name: str) -> Collection: ...
 
@@ -331,6 +359,14 @@ class Request:
     def count_simulated(self) -> None:
         """Count a ``simulation: true`` send (validated, not processed)."""
         self._port.count_simulated()
+
+    def sent(self) -> list[Sent]:
+        """The messages this account has sent (processed, not simulated), oldest first."""
+        return self._port.sent(self.key)
+
+    def wall_of(self, when: float) -> float:
+        """The Unix time of ``when`` (a ``clock.now()`` reading, e.g. :attr:`Sent.time`)."""
+        return self._port.clock.wall() - (self._port.clock.now() - when)
 
 
 _DIGITS: Final = re.compile(r"[0-9]{1,18}")
