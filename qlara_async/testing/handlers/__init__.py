@@ -12,6 +12,7 @@ from __future__ import annotations
 # a module registers its routes.
 from . import api_keys as api_keys
 from . import send as send
+from . import templates as templates
 from ._api import ROUTER
 
 __all__ = ["ROUTER"]
