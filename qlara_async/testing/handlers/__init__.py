@@ -10,7 +10,9 @@ from __future__ import annotations
 
 # One line per area, each on its own line so areas added in parallel do not conflict. Importing
 # a module registers its routes.
+from . import account as account
 from . import api_keys as api_keys
+from . import inbox as inbox
 from . import send as send
 from . import templates as templates
 from ._api import ROUTER
