@@ -122,6 +122,14 @@ async def test_whatsapp_update_is_a_partial_patch() -> None:
         ({"header_format": "IMAGE"}, "headerText"),
         ({"buttons": [{"type": "URL", "text": "x"}]}, "buttons[0].url"),
         ({"buttons": [{"type": "CALL", "text": "x"}]}, "buttons[0].type"),
+        (
+            {"buttons": [{"type": "QUICK_REPLY", "text": "x", "url": "https://e.com"}]},
+            "buttons[0].url",
+        ),
+        (
+            {"buttons": [{"type": "URL", "text": "x", "url": "u", "phoneNumber": "1"}]},
+            "buttons[0].phoneNumber",
+        ),
         ({"phone_number_id": "5"}, "phoneNumberId"),
     ],
 )
@@ -160,6 +168,38 @@ async def test_whatsapp_rules(kwargs: dict[str, Any], field: str) -> None:
         ),
         ("CARD", {"cardOrientation": "VERTICAL", "card": {"media": {}}}, "body.card.media.fileUrl"),
         ("CAROUSEL", {"cardWidth": "SMALL", "cards": []}, "body.cards"),
+        # "Suggestion Types": each type's object and its required fields.
+        (
+            "TEXT",
+            {"text": "x", "suggestions": [{"type": "url", "text": "x"}]},
+            "body.suggestions[0].url",
+        ),
+        (
+            "TEXT",
+            {"text": "x", "suggestions": [{"type": "url", "text": "x", "url": {}}]},
+            "body.suggestions[0].url.url",
+        ),
+        (
+            "TEXT",
+            {
+                "text": "x",
+                "suggestions": [{"type": "reply", "text": "x", "dial": {"phoneNumber": "1"}}],
+            },
+            "body.suggestions[0].dial",
+        ),
+        (
+            "CARD",
+            {
+                "cardOrientation": "VERTICAL",
+                "card": {
+                    "media": {"fileUrl": "u"},
+                    "suggestions": [{"type": "calendar", "text": "x", "calendar": {"title": "t"}}],
+                },
+            },
+            "body.card.suggestions[0].calendar.description",
+        ),
+        # "Fallback Chain": fallbackSms is required if fallbackWhatsApp is present.
+        ("TEXT", {"text": "x", "fallbackWhatsApp": {"templateId": 1}}, "body.fallbackSms"),
         (
             "CARD",
             {"cardOrientation": "VERTICAL", "card": {"media": {"fileUrl": "u", "height": "HUGE"}}},

@@ -36,6 +36,15 @@ def _rcs_template_body(name: Any, type: Any, body: Any, description: Any) -> dic
         raise ValidationError("description must be a string", field="description")
     checked_body = convert_input(body, RCS_TEMPLATE_BODIES[type], "body")
     _check_media(checked_body)
+    _check_suggestions(checked_body)
+    if getattr(checked_body, "fallback_whatsapp", None) is not None and (
+        getattr(checked_body, "fallback_sms", None) is None
+    ):
+        # "Fallback Chain": fallbackSms is required if fallbackWhatsApp is present.
+        raise ValidationError(
+            "body.fallbackSms is required when body.fallbackWhatsApp is present",
+            field="body.fallbackSms",
+        )
     out: dict[str, Any] = {"name": name, "type": type, "body": checked_body}
     if description is not None:
         out["description"] = description
@@ -52,6 +61,47 @@ def _check_media(body: msgspec.Struct) -> None:
                 f"exactly one of {where}.fileUrl and {where}.mediaKey is required",
                 field=f"{where}.fileUrl",
             )
+
+
+# "Suggestion Types": the object each type needs, and its required fields.
+_SUGGESTION_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "url": ("url", ("url",)),
+    "dial": ("dial", ("phoneNumber",)),
+    "locationCoordinates": ("location_coordinates", ("latitude", "longitude", "label")),
+    "locationQuery": ("location_query", ("query",)),
+    "calendar": ("calendar", ("title", "description", "startTime", "endTime")),
+}
+
+
+def _check_suggestions(body: msgspec.Struct) -> None:
+    groups: list[tuple[str, Any]] = [("body.suggestions", getattr(body, "suggestions", None))]
+    card = getattr(body, "card", None)
+    if card is not None:
+        groups.append(("body.card.suggestions", card.suggestions))
+    for i, c in enumerate(getattr(body, "cards", None) or []):
+        groups.append((f"body.cards[{i}].suggestions", c.suggestions))
+    for where, suggestions in groups:
+        for j, suggestion in enumerate(suggestions or []):
+            here = f"{where}[{j}]"
+            for kind, (attr, required) in _SUGGESTION_FIELDS.items():
+                value = getattr(suggestion, attr)
+                if kind != suggestion.type:
+                    if value is not None:
+                        raise ValidationError(
+                            f"{here}.{kind} is not allowed on a {suggestion.type!r} suggestion",
+                            field=f"{here}.{kind}",
+                        )
+                    continue
+                if value is None:
+                    raise ValidationError(
+                        f"a {kind!r} suggestion needs {here}.{kind}", field=f"{here}.{kind}"
+                    )
+                for name in required:
+                    if value.get(name) in (None, ""):
+                        raise ValidationError(
+                            f"a {kind!r} suggestion needs {here}.{kind}.{name}",
+                            field=f"{here}.{kind}.{name}",
+                        )
 
 
 class RcsTemplatesResource(Resource):
@@ -214,5 +264,12 @@ def _whatsapp_fields(values: dict[str, Any], *, none_is_unset: bool) -> WhatsApp
         if button.type == "PHONE_NUMBER" and not button.phone_number:
             raise ValidationError(
                 "a PHONE_NUMBER button needs phoneNumber", field=f"buttons[{i}].phoneNumber"
+            )
+        # "Button Types": url is for URL buttons only, phoneNumber for PHONE_NUMBER only.
+        if button.type != "URL" and button.url is not None:
+            raise ValidationError("url is for URL buttons only", field=f"buttons[{i}].url")
+        if button.type != "PHONE_NUMBER" and button.phone_number is not None:
+            raise ValidationError(
+                "phoneNumber is for PHONE_NUMBER buttons only", field=f"buttons[{i}].phoneNumber"
             )
     return fields

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 # One line per area, each on its own line so areas added in parallel do not conflict. Importing
 # a module registers its routes.
+from . import account as account
 from . import api_keys as api_keys
 from . import campaigns as campaigns
 from . import contacts as contacts
 from . import exports as exports
+from . import inbox as inbox
 from . import media as media
 from . import messages as messages
 from . import send as send
+from . import templates as templates
 from . import webhooks as webhooks
 from ._api import ROUTER
 
