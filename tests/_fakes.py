@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -89,3 +91,24 @@ SMS_OK = {
     "simulation": False,
     "results": {"sms": {"accepted": True, "unicode": False, "parts": 1, "reasons": []}},
 }
+
+
+Seen = list[tuple[str, str, Any, dict[str, str]]]
+
+
+def recording_handler(
+    answer: Any = None, status: int = 200
+) -> tuple[Callable[[httpx.Request], httpx.Response], Seen]:
+    """A handler answering ``answer`` as JSON (``None``: 204) and recording each request as
+    ``(method, path, body, query)``: the body decoded when it is JSON, raw bytes otherwise."""
+    seen: Seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        ctype = request.headers.get("content-type", "")
+        body: Any = json.loads(request.content) if ctype == "application/json" else request.content
+        seen.append((request.method, request.url.path, body, dict(request.url.params)))
+        if answer is None:
+            return httpx.Response(204)
+        return httpx.Response(status, json=answer)
+
+    return handler, seen

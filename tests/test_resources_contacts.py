@@ -3,7 +3,6 @@ versus ``null`` on update, bulk deletes, membership rules, uploads typed by cont
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -11,30 +10,18 @@ import pytest
 
 from qlara_async import APIConnectionError, ValidationError
 
-from ._fakes import make_client
+from ._fakes import make_client, recording_handler
 
 pytestmark = pytest.mark.anyio
 
 GW = "/api/partner-gateway/v1"
 
 
-def _recorder(answer: Any = None, status: int = 200):
-    seen: list[tuple[str, str, Any, dict[str, str]]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        ctype = request.headers.get("content-type", "")
-        body: Any = json.loads(request.content) if ctype == "application/json" else request.content
-        seen.append((request.method, request.url.path, body, dict(request.url.params)))
-        if answer is None:
-            return httpx.Response(204)
-        return httpx.Response(status, json=answer)
-
-    return handler, seen
-
-
 async def test_create_sends_only_what_was_given() -> None:
     """``POST /contacts`` with camelCase fields; ``None`` keywords are left out."""
-    handler, seen = _recorder({"id": 5, "phone": "+393201234567", "firstName": "Marco"}, 201)
+    handler, seen = recording_handler(
+        {"id": 5, "phone": "+393201234567", "firstName": "Marco"}, 201
+    )
     client, _, _ = make_client(handler)
     async with client:
         contact = await client.contacts.create(
@@ -50,7 +37,7 @@ async def test_create_sends_only_what_was_given() -> None:
 
 async def test_update_tells_not_given_from_null() -> None:
     """``PUT`` sends the fields given; ``None`` clears one (``null``), others stay out."""
-    handler, seen = _recorder({"id": 5})
+    handler, seen = recording_handler({"id": 5})
     client, _, _ = make_client(handler)
     async with client:
         await client.contacts.update(5, city="Roma", company=None)
@@ -76,7 +63,7 @@ async def test_create_is_not_retried_once_it_may_have_arrived() -> None:
 
 async def test_bulk_deletes_send_the_ids_as_the_body() -> None:
     """``DELETE /contacts`` and ``DELETE /contacts/list`` take an array of ids."""
-    handler, seen = _recorder()
+    handler, seen = recording_handler()
     client, _, _ = make_client(handler)
     async with client:
         await client.contacts.delete([1, 2, 3])
@@ -91,7 +78,7 @@ async def test_bulk_deletes_send_the_ids_as_the_body() -> None:
 
 async def test_membership_bodies() -> None:
     """Add and remove take ``listIds`` with ``contactIds`` or ``allContacts`` (+ exclusions)."""
-    handler, seen = _recorder()
+    handler, seen = recording_handler()
     client, _, _ = make_client(handler)
     async with client:
         await client.contact_lists.add_contacts(list_ids=[1, 2], contact_ids=[10, 11])
@@ -135,7 +122,7 @@ async def test_membership_bodies() -> None:
 )
 async def test_bad_input_is_refused_before_any_request(call: Any, field: str) -> None:
     """Each documented rule, checked before anything leaves."""
-    handler, seen = _recorder({})
+    handler, seen = recording_handler({})
     client, _, _ = make_client(handler)
     async with client:
         with pytest.raises(ValidationError) as info:
@@ -145,7 +132,7 @@ async def test_bad_input_is_refused_before_any_request(call: Any, field: str) ->
 
 async def test_uploads_are_typed_by_content() -> None:
     """A CSV goes as text/csv, a vCard as text/vcard; a PNG is no contacts file."""
-    handler, seen = _recorder({"columns": ["phone", "name"], "rows": [["+39", "a"]]})
+    handler, seen = recording_handler({"columns": ["phone", "name"], "rows": [["+39", "a"]]})
     client, _, _ = make_client(handler)
     async with client:
         parsed = await client.contacts.upload(b"phone,name\n+393201234567,Marco\n")
@@ -167,7 +154,7 @@ async def test_uploads_are_typed_by_content() -> None:
 
 async def test_members_page_with_filters() -> None:
     """``GET /contacts/list/{listId}/contacts`` with name/phone/email and sorting."""
-    handler, seen = _recorder({"data": [{"id": 1}], "pagination": {"total": 1}})
+    handler, seen = recording_handler({"data": [{"id": 1}], "pagination": {"total": 1}})
     client, _, _ = make_client(handler)
     async with client:
         members = [

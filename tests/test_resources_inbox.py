@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 
 from qlara_async import APIConnectionError, ValidationError
 
-from ._fakes import make_client
+from ._fakes import make_client, recording_handler
 
 pytestmark = pytest.mark.anyio
 
@@ -18,23 +17,11 @@ GW = "/api/partner-gateway/v1"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 
 
-def _recorder(answer: Any = None, status: int = 200):
-    seen: list[tuple[str, str, Any, dict[str, str]]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        ctype = request.headers.get("content-type", "")
-        body: Any = json.loads(request.content) if ctype == "application/json" else request.content
-        seen.append((request.method, request.url.path, body, dict(request.url.params)))
-        if answer is None:
-            return httpx.Response(204)
-        return httpx.Response(status, json=answer)
-
-    return handler, seen
-
-
 async def test_conversations_and_messages() -> None:
     """The documented filters, spelled as the docs spell them."""
-    handler, seen = _recorder({"data": [{"id": 1, "unreadCount": 2}], "pagination": {"total": 1}})
+    handler, seen = recording_handler(
+        {"data": [{"id": 1, "unreadCount": 2}], "pagination": {"total": 1}}
+    )
     client, _, _ = make_client(handler)
     async with client:
         convs = [
@@ -59,11 +46,11 @@ async def test_conversations_and_messages() -> None:
 
 async def test_reply_and_flags() -> None:
     """Reply is a POST answered 202; read/archive/unarchive are PATCHes answered 204."""
-    handler, seen = _recorder({"status": "QUEUED"}, 202)
+    handler, seen = recording_handler({"status": "QUEUED"}, 202)
     client, _, _ = make_client(handler)
     async with client:
         accepted = await client.inbox.reply("c-1", text="Grazie!")
-    handler2, seen2 = _recorder()
+    handler2, seen2 = recording_handler()
     client2, _, _ = make_client(handler2)
     async with client2:
         await client2.inbox.mark_read("c-1")
@@ -99,7 +86,7 @@ async def test_a_reply_is_not_sent_twice() -> None:
 
 async def test_media_upload_fields_and_type() -> None:
     """Multipart with ``file``, ``name``, ``description``, ``folderId``; PNG by its bytes."""
-    handler, seen = _recorder({"id": 9, "mediaKey": "k/1"}, 201)
+    handler, seen = recording_handler({"id": 9, "mediaKey": "k/1"}, 201)
     client, _, _ = make_client(handler)
     async with client:
         media = await client.media.upload(
@@ -123,7 +110,7 @@ async def test_media_upload_fields_and_type() -> None:
 )
 async def test_bad_input_before_any_request(call: Any, field: str) -> None:
     """Each checked before anything leaves."""
-    handler, seen = _recorder({})
+    handler, seen = recording_handler({})
     client, _, _ = make_client(handler)
     async with client:
         with pytest.raises(ValidationError) as info:
