@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import inspect
 import ipaddress
 import logging
 import os
@@ -466,8 +467,21 @@ class AsyncQlara:
             raw = await client.with_raw_response(client.sms.send, destination=..., ...)
             print(raw.request_id, raw.status_code, raw.headers["date"], raw.parsed.message_id)
         """
+        if not callable(method):
+            raise ValidationError(
+                f"with_raw_response takes a method, e.g. client.sms.send, got"
+                f" {type(method).__name__}",
+                field="method",
+            )
         with capture_responses() as responses:
-            parsed = await method(*args, **kwargs)
+            call = method(*args, **kwargs)
+            if not inspect.isawaitable(call):
+                raise ValidationError(
+                    "with_raw_response takes a method that is awaited; for a collection, each"
+                    " page of .pages() carries its response",
+                    field="method",
+                )
+            parsed = await call
         if not responses:
             raise ValidationError(
                 "with_raw_response needs a method that makes a request (e.g. client.sms.send)",

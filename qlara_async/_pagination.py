@@ -31,7 +31,7 @@ from typing import Any, Generic, Literal, TypeVar
 import httpx
 import msgspec
 
-from ._exceptions import ValidationError
+from ._exceptions import APIResponseValidationError, ValidationError
 
 __all__ = [
     "AsyncPaginator",
@@ -45,6 +45,10 @@ __all__ = [
 T = TypeVar("T")
 
 PageStyle = Literal["offset", "page_limit", "page_size"]
+
+DEFAULT_MAX_PAGES = 100_000
+"""Ten million items at the largest page size: far beyond any account, and a bound on a server
+that answers full pages for ever."""
 
 MAX_PAGE_SIZE: dict[PageStyle, int] = {"offset": 100, "page_limit": 100, "page_size": 100}
 """The largest page each style allows (the reference's "max 100"; the template lists do not
@@ -172,8 +176,11 @@ class AsyncPaginator(Generic[T]):
         style: PageStyle,
         page_size: int | None = None,
         limit: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:
         self._fetch = fetch
+        self.max_pages = max_pages
+        """A server that never stops answering full pages ends here, with an error."""
         self.style: PageStyle = style
         self.page_size = check_page_size(
             MAX_PAGE_SIZE[style] if page_size is None else page_size, style
@@ -209,12 +216,13 @@ class AsyncPaginator(Generic[T]):
 
 
 class _Pages(Generic[T]):
-    __slots__ = ("_done", "_number", "_paginator", "_remaining")
+    __slots__ = ("_done", "_number", "_paginator", "_previous", "_remaining")
 
     def __init__(self, paginator: AsyncPaginator[T]) -> None:
         self._paginator = paginator
         self._number = 0
         self._done = False
+        self._previous: list[T] | None = None
         self._remaining: float = math.inf if paginator.limit is None else paginator.limit
 
     def __aiter__(self) -> _Pages[T]:
@@ -226,6 +234,10 @@ class _Pages(Generic[T]):
         paginator = self._paginator
         size = paginator.page_size
         number = self._number
+        if number >= paginator.max_pages:
+            raise APIResponseValidationError(
+                f"the collection goes on past max_pages={paginator.max_pages} pages of {size}"
+            )
         answer = await paginator._fetch(paginator._query(number))
         paginator.requests += 1
         response = None
@@ -239,6 +251,16 @@ class _Pages(Generic[T]):
             items = answer.items()
             total = answer.total_items(size)
             last = len(items) < size or (total is not None and (number + 1) * size >= total)
+        if len(items) > size and not isinstance(answer, list):
+            raise APIResponseValidationError(
+                f"page {number} holds {len(items)} items, more than the {size} asked for"
+            )
+        if items and items == self._previous:
+            # A server that ignores the page parameter would be read for ever.
+            raise APIResponseValidationError(
+                f"page {number} repeats the page before it: the server ignores paging"
+            )
+        self._previous = items
         if len(items) > self._remaining:
             items = items[: int(self._remaining)]
         self._remaining -= len(items)

@@ -12,7 +12,6 @@ Nothing here imports the client: the client assembles a ``Requester`` and hands 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from ._pagination import AsyncPaginator, PageStyle, envelope_type
 from ._send import Sender
 from ._transport import Transport, capture_responses
 from ._uploads import Upload
-from .models import Message, SendResult, encode_body
+from .models import MAX_ID, Message, SendResult, encode_body
 
 __all__ = ["Requester", "Resource", "as_list", "keywords", "path_param", "query_value"]
 
@@ -195,16 +194,14 @@ class Requester:
         idempotent: bool = False,
     ) -> T:
         """``POST`` a multipart body: ``upload``'s file plus the form fields in ``data``
-        (``None`` values left out). A source that cannot be re-read is never retried."""
-        form = {k: str(query_value(v)) for k, v in (data or {}).items() if v is not None}
-        options = self.options
-        if not upload.seekable:
-            options = CallOptions(
-                timeout=options.timeout,
-                retry_policy=dataclasses.replace(self.retry_policy, max_retries=0),
-            )
+        (``None`` values left out); every attempt rebuilds it from the same source."""
+        form = {
+            k: str(query_value(_checked_query(k, v)))
+            for k, v in (data or {}).items()
+            if v is not None
+        }
         with upload:
-            return await Requester(self.transport, options).request(
+            return await self.request(
                 "POST", path, cast=cast, files=upload.files, data=form, retry=idempotent
             )
 
@@ -221,7 +218,7 @@ class Requester:
         """A lazy iterator over the collection at ``path`` (nothing is fetched until it is
         iterated; ``page_size`` and ``limit`` are checked now)."""
         cast = envelope_type(item)
-        fixed = dict(params or {})
+        fixed = _query(params) if params else {}  # checked now, before any page is fetched
 
         async def fetch(query: Mapping[str, object]) -> Any:
             with capture_responses() as responses:
@@ -252,7 +249,7 @@ def as_list(name: str, value: Iterable[T] | None) -> list[T] | None:
     ``list("SEND")`` would quietly become four one-letter items."""
     if value is None:
         return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ValidationError(
             f"{name} must be a list, got {type(value).__name__}", field=_camel(name)
         )
@@ -275,7 +272,26 @@ def query_value(value: object) -> Any:
 
 def _query(params: Mapping[str, object]) -> dict[str, Any]:
     # None means "left out": the API applies its default.
-    return {k: query_value(v) for k, v in params.items() if v is not None}
+    return {k: query_value(_checked_query(k, v)) for k, v in params.items() if v is not None}
+
+
+def _checked_query(name: str, value: object) -> object:
+    """A query value the API can read: text, a whole number, a flag, or a list of them.
+    Anything else (an object, bytes, a float, NaN) would go out as its Python repr."""
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    for item in items:
+        if isinstance(item, str):
+            if any(c < " " or c == "\x7f" for c in item):
+                raise ValidationError(f"{name} holds control characters", field=name)
+        elif isinstance(item, int):  # bools included
+            if not isinstance(item, bool) and abs(item) > MAX_ID:
+                raise ValidationError(f"{name} is out of range", field=name)
+        else:
+            raise ValidationError(
+                f"{name} must be text, a whole number or a bool, got {type(item).__name__}",
+                field=name,
+            )
+    return value
 
 
 MAX_PATH_PARAM = 1024
@@ -294,7 +310,15 @@ def path_param(name: str, value: object, *, safe: str = "") -> str:
             f"Expected a non-empty string or int for `{name}`, got {type(value).__name__}",
             field=name,
         )
-    text = str(value)
+    if isinstance(value, int):
+        # Ids are positive and fit the API's 64-bit integers (10**5000 is not an id, and
+        # would not even turn into text).
+        if not 0 < value <= MAX_ID:
+            raise ValidationError(f"`{name}` must be an id from 1 to {MAX_ID}", field=name)
+        return str(value)
+    if any(c < " " or c == "\x7f" for c in value):
+        raise ValidationError(f"`{name}` holds control characters", field=name)
+    text = value
     if len(text) > MAX_PATH_PARAM:
         raise ValidationError(
             f"`{name}` is {len(text)} characters long; at most {MAX_PATH_PARAM}", field=name

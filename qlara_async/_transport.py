@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
+from urllib.parse import unquote
 
 import anyio
 import httpx
@@ -203,6 +204,11 @@ class Transport:
             deadline = attempt_deadline(timeout)
         stats = stats if stats is not None else RequestStats()
         where = Where(method, self.base_url + (display_path or path))
+        # A path that carries a secret (display_path masks it) must not come back through the
+        # server's error body ({"path": ...}) or text either.
+        redact = (
+            self._redact if display_path is None else _masking(self._redact, path, display_path)
+        )
         loop = _current_loop()
         if loop is not self._loop:
             self._bind(loop, where)
@@ -248,7 +254,9 @@ class Transport:
                 )
                 stats.attempts += 1
                 stats._emit("request")
-                response, answer, body, problem = await self._exchange(request, attempt, deadline)
+                response, answer, body, problem = await self._exchange(
+                    request, attempt, deadline, redact
+                )
             except _Unbuildable as bad:
                 permit.release(status=None, sent=False)
                 if gate is not None:
@@ -280,7 +288,7 @@ class Transport:
                         attempts=stats.attempts,
                         ambiguous=lost.ambiguous,
                         timeout=lost.timeout,
-                        redact=self._redact,
+                        redact=redact,
                     ) from None
                 reason = lost.reason
             except BaseException:
@@ -323,7 +331,7 @@ class Transport:
                         response.headers, body, now_wall=self.clock.wall()
                     )
                     error = status_error(
-                        response, body, where, retry_after=retry_after, redact=self._redact
+                        response, body, where, retry_after=retry_after, redact=redact
                     )
                     error.attempts = stats.attempts
                     wait = (
@@ -344,7 +352,7 @@ class Transport:
                     priority = True
                     continue
 
-                error = status_error(response, body, where, redact=self._redact)
+                error = status_error(response, body, where, redact=redact)
                 error.attempts = stats.attempts
                 if not (retry and is_retryable_status(status)) or (
                     retry_number >= policy.max_retries
@@ -383,7 +391,11 @@ class Transport:
         self._loop = loop
 
     async def _exchange(
-        self, request: httpx.Request, attempt: _Attempt, deadline: float | None
+        self,
+        request: httpx.Request,
+        attempt: _Attempt,
+        deadline: float | None,
+        redact: Callable[[str], str],
     ) -> tuple[httpx.Response, bytes | None, Any, str]:
         """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
         used, and why), and any other status's body decoded with credentials scrubbed (so no
@@ -452,7 +464,7 @@ class Transport:
         if 200 <= response.status_code < 300:
             too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
             return response, body, None, "" if body is not None else too_big
-        return response, None, decode_error_body(body, self._redact), ""
+        return response, None, decode_error_body(body, redact), ""
 
 
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
@@ -468,6 +480,25 @@ def capture_responses() -> Iterator[list[httpx.Response]]:
         yield found
     finally:
         _captured.reset(token)
+
+
+def _masking(redact: Callable[[str], str], path: str, shown: str) -> Callable[[str], str]:
+    """``redact`` that also hides the path segments ``shown`` masks (``{value}``), as sent and
+    as decoded."""
+    hidden: list[tuple[str, str]] = []
+    for real, masked in zip(path.split("/"), shown.split("/"), strict=False):
+        if real != masked and masked.startswith("{"):
+            hidden += [(real, masked), (unquote(real), masked)]
+    hidden.sort(key=lambda pair: len(pair[0]), reverse=True)
+
+    def masking(text: str) -> str:
+        text = redact(text)
+        for real, masked in hidden:
+            if real:
+                text = text.replace(real, masked)
+        return text
+
+    return masking
 
 
 def _unchanged(text: str) -> str:

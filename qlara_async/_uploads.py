@@ -65,6 +65,7 @@ class Upload:
         self._path: str | None = None
         self._stream: IO[bytes] | None = None
         self._start = 0
+        self._stat = (0, 0)
         self._opened: list[IO[bytes]] = []
         if isinstance(file, (bytes, bytearray, memoryview)):
             self._bytes = bytes(file)
@@ -76,6 +77,7 @@ class Upload:
                 raise ValidationError(f"{field}: no such file: {path!r}", field=field)
             self._path = path
             try:
+                self._stat = _fingerprint(path)
                 with open(path, "rb") as f:
                     head = f.read(_HEAD)
             except OSError as exc:
@@ -93,7 +95,14 @@ class Upload:
             self._stream = stream
             name = filename or os.path.basename(str(getattr(file, "name", "") or "upload"))
             head = b""
-            if self.seekable:
+            if not self.seekable:
+                # A pipe or socket can be read once: read it now (bounded), so the type can be
+                # checked and every attempt sends the same bytes.
+                data = _read_all(stream, field)
+                self._stream = None
+                self._bytes = data
+                head = data[:_HEAD]
+            elif self.seekable:
                 self._start = stream.tell()
                 head = stream.read(_HEAD)
                 stream.seek(self._start)
@@ -133,6 +142,12 @@ class Upload:
         if self._bytes is not None:
             content: Any = self._bytes
         elif self._path is not None:
+            if _fingerprint(self._path) != self._stat:
+                # Reopening is how a path is re-sent: a file changed meanwhile would not be.
+                raise ValidationError(
+                    f"{self.field}: {self._path!r} changed while it was being sent",
+                    field=self.field,
+                )
             f = open(self._path, "rb")  # noqa: SIM115 - closed by __exit__, after the request
             self._opened.append(f)
             content = f
@@ -159,6 +174,38 @@ class Upload:
         for f in self._opened:
             f.close()
         self._opened.clear()
+
+
+MAX_STREAM_UPLOAD = 256 * 1024 * 1024
+"""Largest upload read from a stream that cannot seek (media are far smaller)."""
+
+
+def _fingerprint(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
+
+
+def _read_all(stream: IO[bytes], field: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                break
+            if not isinstance(chunk, bytes):
+                raise ValidationError(f"{field}: the file must give bytes", field=field)
+            size += len(chunk)
+            if size > MAX_STREAM_UPLOAD:
+                raise ValidationError(
+                    f"{field}: a stream that cannot seek is read whole, and this one is over"
+                    f" {MAX_STREAM_UPLOAD >> 20} MiB: pass a path instead",
+                    field=field,
+                )
+            chunks.append(chunk)
+    except OSError as exc:
+        raise ValidationError(f"{field}: cannot read it ({exc})", field=field) from None
+    return b"".join(chunks)
 
 
 class _Window:

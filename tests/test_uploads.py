@@ -1,5 +1,5 @@
 """Uploads survive a retry: bytes, a path, a seekable file send the same bytes on every attempt;
-a file that cannot seek is not retried; the MIME type comes from the content, not the name."""
+a one-way stream is read whole first; the MIME type comes from the content, not the name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qlara_async import InternalServerError, ValidationError
+from qlara_async import ValidationError
 from qlara_async._uploads import Upload, sniff_type
 
 from ._fakes import make_client
@@ -84,17 +84,29 @@ async def test_every_attempt_sends_the_same_bytes(kind: str, tmp_path: Path) -> 
     assert b'name="name"' in bodies[0] and b"Content-Type: image/png" in bodies[0]
 
 
-async def test_a_stream_that_cannot_seek_is_not_retried() -> None:
-    """A non-seekable source gets one attempt: a retry would send an empty file."""
+async def test_a_stream_that_cannot_seek_is_read_once_and_resent_whole() -> None:
+    """A one-way stream (a pipe) is read whole up front: every attempt sends all of it, and
+    its type can be checked (it failed with "Illegal seek" inside httpx before)."""
     handler, bodies = _flaky()
     client, _, _ = make_client(handler)
     async with client:
-        with pytest.raises(InternalServerError) as info:
-            await client._api.upload(
-                "/media", Upload(_OneWay(PNG), filename="x.png"), cast=dict, idempotent=True
-            )
-    assert len(bodies) == 1 and info.value.attempts == 1
-    assert PNG in bodies[0]
+        result = await client._api.upload(
+            "/media", Upload(_OneWay(PNG), filename="x.png"), cast=dict, idempotent=True
+        )
+    assert result == {"id": 7} and len(bodies) == 3
+    assert all(PNG in body and b"image/png" in body for body in bodies)
+
+
+def test_a_path_that_changes_between_attempts_is_not_resent(tmp_path: Path) -> None:
+    """A path is reopened per attempt; a file rewritten meanwhile is refused, not sent."""
+    path = tmp_path / "p.png"
+    path.write_bytes(PNG)
+    upload = Upload(path)
+    with upload:
+        upload.files()
+        path.write_bytes(PNG + b"more")
+        with pytest.raises(ValidationError, match="changed"):
+            upload.files()
 
 
 @pytest.mark.parametrize(

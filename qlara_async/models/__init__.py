@@ -7,7 +7,7 @@ Requests are ``msgspec.Struct`` s that encode to exactly the JSON the API docume
 
 from __future__ import annotations
 
-from ._base import RcsBodyType, ScheduledDate, format_scheduled_date
+from ._base import MAX_ID, RcsBodyType, ScheduledDate, format_scheduled_date
 from ._prepare import (
     RCS_SEND_PATH,
     SMS_SEND_PATH,
@@ -70,6 +70,7 @@ from .whatsapp import (
 )
 
 __all__ = [
+    "MAX_ID",
     "checked",
     "encode_body",
     "ChannelResults",

@@ -30,7 +30,7 @@ class Subscription(Model, kw_only=True):
     billing_period_start: str | None = None
     billing_period_end: str | None = None
     next_renew: str | None = None
-    canceled: bool = False
+    canceled: bool | None = None
     next_plan: str | None = None
 
 
@@ -66,7 +66,7 @@ class SocialProfile(Model, kw_only=True):
     platform: str | None = None
     id: str | int | None = None
     name: str | None = None
-    pages: list[Any] = msgspec.field(default_factory=list)
+    pages: list[Any] | None = None
 
 
 class _SocialProfileList(Model, kw_only=True):

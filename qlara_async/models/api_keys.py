@@ -26,7 +26,7 @@ class ApiKey(Model, kw_only=True):
     id: int | str | None = None
     """The key's id (``delete`` takes it)."""
     username: str | None = None
-    operations: list[str] = msgspec.field(default_factory=list)
+    operations: list[str] | None = None
     creation_date: str | None = None
     """When the key was made (ISO 8601, as the API gave it)."""
 

@@ -44,7 +44,7 @@ class Campaign(Model, kw_only=True):
     """A campaign with its delivery counters; ``status`` is a ``CampaignStatus`` (0 draft,
     1 scheduled, 2 sending, 3 completed, 4 error)."""
 
-    id: int | None = None
+    id: int | str | None = None
     name: str | None = None
     description: str | None = None
     status: int | None = None
@@ -107,7 +107,7 @@ class CampaignStats(Model, kw_only=True):
     total_sent: int | None = None
     total_success: int | None = None
     total_failed: int | None = None
-    counters: dict[str, Any] = msgspec.field(default_factory=dict)
+    counters: dict[str, Any] | None = None
 
 
 class _StatsEnvelope(Model, kw_only=True):

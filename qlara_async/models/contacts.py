@@ -83,7 +83,7 @@ class ContactListFields(InputModel, kw_only=True, omit_defaults=True):
 class ContactList(Model, kw_only=True):
     """A contact list: ``id``, ``name``, ``description``, ``num_contacts``, ``creation_date``."""
 
-    id: int | None = None
+    id: int | str | None = None
     name: str | None = None
     description: str | None = None
     num_contacts: int | None = None
@@ -118,6 +118,6 @@ class Upload(Model, kw_only=True):
     """The answer to an upload: the parsed rows to map columns from (shape not documented)."""
 
     id: int | str | None = None
-    columns: list[Any] = msgspec.field(default_factory=list)
-    rows: list[Any] = msgspec.field(default_factory=list)
+    columns: list[Any] | None = None
+    rows: list[Any] | None = None
     data: Any = None

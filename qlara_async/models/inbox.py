@@ -27,7 +27,7 @@ class Conversation(Model, kw_only=True):
 class InboxMessage(Model, kw_only=True):
     """One message of a conversation, inbound or outbound."""
 
-    id: int | None = None
+    id: int | str | None = None
     direction: str | None = None
     text: str | None = None
     message_type: str | None = None
@@ -55,7 +55,7 @@ class ReplyAccepted(Model, kw_only=True):
 class Media(Model, kw_only=True):
     """An item of the media library."""
 
-    id: int | None = None
+    id: int | str | None = None
     name: str | None = None
     description: str | None = None
     folder_id: int | None = None

@@ -47,7 +47,7 @@ class Export(Model, kw_only=True):
     type: str | None = None
     status: str | None = None
     """``ExportStatus``: ``PENDING``, ``COMPLETED``, ``EXPIRED``."""
-    is_available_for_download: bool = False
+    is_available_for_download: bool | None = None
     creation_date: str | None = None
     expiration_date: str | None = None
 

@@ -103,7 +103,7 @@ RCS_TEMPLATE_BODIES: dict[str, type[msgspec.Struct]] = {
 class RcsTemplate(Model, kw_only=True):
     """An RCS template as the API returns it; ``body`` kept as the API gave it."""
 
-    id: int | None = None
+    id: int | str | None = None
     name: str | None = None
     description: str | None = None
     type: str | None = None
@@ -144,7 +144,7 @@ class WhatsAppTemplateFields(InputModel, kw_only=True, omit_defaults=True):
 class WhatsAppTemplateInfo(Model, kw_only=True):
     """A WhatsApp template as the API returns it; ``status`` a ``WhatsAppTemplateStatus``."""
 
-    id: int | None = None
+    id: int | str | None = None
     name: str | None = None
     lang: str | None = None
     category: str | None = None
@@ -153,5 +153,5 @@ class WhatsAppTemplateInfo(Model, kw_only=True):
     header_text: str | None = None
     header_format: str | None = None
     footer: str | None = None
-    buttons: list[Any] = msgspec.field(default_factory=list)
+    buttons: list[Any] | None = None
     phone_number_id: int | None = None

@@ -40,6 +40,12 @@ class CampaignsResource(Resource):
     ) -> AsyncPaginator[Campaign]:
         """Campaigns with their delivery counters, page by page (filters: status, channel,
         date range, sent as ``status``, ``channel``, ``from``, ``to``)."""
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 4
+        ):
+            raise ValidationError(
+                f"status must be a CampaignStatus (0 to 4), got {status!r}", field="status"
+            )
         params = {
             "status": int(status) if status is not None else None,
             "channel": channel.value if isinstance(channel, SendingMode) else channel,
@@ -78,13 +84,13 @@ class CampaignsResource(Resource):
         body = checked(CampaignFields(**fields))
         return await self._api.post(_PATH, body=body, cast=Campaign)
 
-    async def get(self, id: int) -> Campaign:
+    async def get(self, id: int | str) -> Campaign:
         """One campaign, with its full delivery counters."""
         return await self._api.get(f"{_PATH}/{path_param('id', id)}", cast=Campaign)
 
     async def update(
         self,
-        id: int,
+        id: int | str,
         *,
         name: str | UnsetType = UNSET,
         description: str | UnsetType | None = UNSET,
@@ -109,21 +115,21 @@ class CampaignsResource(Resource):
         body = checked(CampaignFields(**fields))
         return await self._api.put(f"{_PATH}/{path_param('id', id)}", body=body, cast=Campaign)
 
-    async def delete(self, id: int) -> None:
+    async def delete(self, id: int | str) -> None:
         """Delete a campaign."""
         await self._api.delete(f"{_PATH}/{path_param('id', id)}")
 
-    async def calculate_cost(self, id: int) -> CampaignPrice:
+    async def calculate_cost(self, id: int | str) -> CampaignPrice:
         """Compute the campaign's total price from its recipients and channel rates."""
         return await self._api.post(
             f"{_PATH}/{path_param('id', id)}/calculateGoal", cast=CampaignPrice, idempotent=True
         )
 
-    async def price(self, id: int) -> CampaignPrice:
+    async def price(self, id: int | str) -> CampaignPrice:
         """The campaign's price."""
         return await self._api.get(f"{_PATH}/{path_param('id', id)}/price", cast=CampaignPrice)
 
-    async def confirm(self, id: int) -> Campaign:
+    async def confirm(self, id: int | str) -> Campaign:
         """Send the campaign now, or at its ``scheduled_date`` (``PUT .../confirm``)."""
         return await self._api.put(f"{_PATH}/{path_param('id', id)}/confirm", cast=Campaign)
 

@@ -11,7 +11,7 @@ from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator
 from .._resource import Resource, as_list, path_param
 from .._uploads import FileInput, Upload
-from ..models import checked
+from ..models import MAX_ID, checked
 from ..models.contacts import (
     Contact,
     ContactFields,
@@ -51,8 +51,14 @@ def _ids(name: str, values: Iterable[int | str]) -> list[int | str]:
     if not ids:
         raise ValidationError(f"{name} must hold at least one id", field=name)
     for value in ids:
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise ValidationError(f"{name} holds {value!r}, which is not an id", field=name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, str))
+            or value == ""
+            or (isinstance(value, int) and not 0 < value <= MAX_ID)
+        ):
+            shown = type(value).__name__ if isinstance(value, int) else repr(value)[:40]
+            raise ValidationError(f"{name} holds a {shown} that is not an id", field=name)
     return ids
 
 
@@ -183,7 +189,10 @@ def _confirmation(
 ) -> MappingConfirmation:
     if list_id is not None and new_list is not None:
         raise ValidationError("give list_id or new_list, not both", field="listId")
-    fields: dict[str, Any] = {"mappings": as_list("mappings", mappings)}
+    items = as_list("mappings", mappings) or []
+    if not all(isinstance(m, Mapping) for m in items):
+        raise ValidationError("each mapping must be an object (a dict)", field="mappings")
+    fields: dict[str, Any] = {"mappings": items}
     if list_id is not None:
         fields["list_id"] = list_id
     if new_list is not None:
@@ -205,13 +214,13 @@ class ContactListsResource(Resource):
             raise ValidationError("name is required", field="name")
         return await self._api.post(_LISTS, body=body, cast=ContactList)
 
-    async def get(self, id: int) -> ContactList:
+    async def get(self, id: int | str) -> ContactList:
         """One list."""
         return await self._api.get(f"{_LISTS}/{path_param('id', id)}", cast=ContactList)
 
     async def update(
         self,
-        id: int,
+        id: int | str,
         *,
         name: str | UnsetType = UNSET,
         description: str | UnsetType | None = UNSET,
@@ -254,7 +263,7 @@ class ContactListsResource(Resource):
 
     def members(
         self,
-        list_id: int,
+        list_id: int | str,
         *,
         name: str | None = None,
         phone: str | None = None,
@@ -292,6 +301,8 @@ def _membership(
             "exclude_ids_all_contacts goes with all_contacts=True", field="excludeIdsAllContacts"
         )
     fields: dict[str, Any] = {"list_ids": as_list("list_ids", list_ids)}
+    if exclude is not None:
+        _ids("exclude_ids_all_contacts", exclude)
     if contact_ids is not None:
         fields["contact_ids"] = _ids("contact_ids", contact_ids)
     if all_contacts:

@@ -111,10 +111,10 @@ class MediaResource(Resource):
         """The library, page by page."""
         return self._api.paginate(_MEDIA, item=Media, page_size=page_size)
 
-    async def get(self, id: int) -> Media:
+    async def get(self, id: int | str) -> Media:
         """One item."""
         return await self._api.get(f"{_MEDIA}/{path_param('id', id)}", cast=Media)
 
-    async def delete(self, id: int) -> None:
+    async def delete(self, id: int | str) -> None:
         """Delete an item (204)."""
         await self._api.delete(f"{_MEDIA}/{path_param('id', id)}")

@@ -154,20 +154,32 @@ class ExportsResource(Resource):
             ("poll_interval", poll_interval),
             ("max_poll_interval", max_poll_interval),
         ):
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ValidationError(f"{name} must be a number > 0, got {value!r}", field=name)
+        path_param("exportId", export_id)  # checked now, not after a timeout's worth of polls
         wanted = str(export_id)
         deadline = self._clock.now() + timeout
         interval = poll_interval
         while True:
-            async for job in self.list():
-                if str(job.id) != wanted:
-                    continue
-                if job.status == ExportStatus.EXPIRED:
-                    return await self.regenerate(export_id)
-                if job.is_available_for_download or job.status == ExportStatus.COMPLETED:
-                    return await self.get(export_id)
-                break
+            found = False
+            # Page by page, minding the deadline: a list that never ends must not hold us.
+            async for page in self.list().pages():
+                for job in page.items:
+                    if str(job.id) != wanted:
+                        continue
+                    if job.status == ExportStatus.EXPIRED:
+                        return await self.regenerate(export_id)
+                    if job.is_available_for_download or job.status == ExportStatus.COMPLETED:
+                        return await self.get(export_id)
+                    found = True
+                    break
+                if found or self._clock.now() >= deadline:
+                    break
             left = deadline - self._clock.now()
             if left <= 0:
                 raise APITimeoutError(

@@ -119,6 +119,8 @@ class RcsTemplatesResource(Resource):
     ) -> AsyncPaginator[RcsTemplate]:
         """Templates page by page (``page`` from 0 and ``limit``); ``enabled`` is sent as the
         docs' ``1``/``0``."""
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ValidationError(f"enabled must be a bool, got {enabled!r}", field="enabled")
         params = {
             "search": search,
             "type": type,
@@ -144,13 +146,13 @@ class RcsTemplatesResource(Resource):
         payload = _rcs_template_body(name, type, body, description)
         return await self._api.post(_RCS, body=payload, cast=RcsTemplate)
 
-    async def get(self, id: int) -> RcsTemplate:
+    async def get(self, id: int | str) -> RcsTemplate:
         """One template."""
         return await self._api.get(f"{_RCS}/{path_param('id', id)}", cast=RcsTemplate)
 
     async def update(
         self,
-        id: int,
+        id: int | str,
         *,
         name: str,
         type: str,
@@ -161,7 +163,7 @@ class RcsTemplatesResource(Resource):
         payload = _rcs_template_body(name, type, body, description)
         return await self._api.put(f"{_RCS}/{path_param('id', id)}", body=payload, cast=RcsTemplate)
 
-    async def delete(self, id: int) -> None:
+    async def delete(self, id: int | str) -> None:
         """Delete a template."""
         await self._api.delete(f"{_RCS}/{path_param('id', id)}")
 
@@ -216,13 +218,13 @@ class WhatsAppTemplatesResource(Resource):
             cast=WhatsAppTemplateInfo,
         )
 
-    async def get(self, id: int) -> WhatsAppTemplateInfo:
+    async def get(self, id: int | str) -> WhatsAppTemplateInfo:
         """One template, with its review ``status``."""
         return await self._api.get(f"{_WHATSAPP}/{path_param('id', id)}", cast=WhatsAppTemplateInfo)
 
     async def update(
         self,
-        id: int,
+        id: int | str,
         *,
         name: str | UnsetType = UNSET,
         lang: str | UnsetType = UNSET,
@@ -244,7 +246,7 @@ class WhatsAppTemplatesResource(Resource):
             f"{_WHATSAPP}/{path_param('id', id)}", body=payload, cast=WhatsAppTemplateInfo
         )
 
-    async def delete(self, id: int) -> None:
+    async def delete(self, id: int | str) -> None:
         """Delete a template."""
         await self._api.delete(f"{_WHATSAPP}/{path_param('id', id)}")
 

@@ -32,6 +32,8 @@ class WebhooksResource(Resource):
         raises ``ConflictError`` saying so. So a configure retried after a lost answer, or run
         at every start-up, does the right thing.
         """
+        if not isinstance(replace, bool):
+            raise ValidationError(f"replace must be a bool, got {replace!r}", field="replace")
         body = _request(callback_url)
         try:
             return await self._api.post(_PATH, body=body, cast=WebhookConfig, idempotent=True)
