@@ -293,7 +293,9 @@ async def test_two_jobs_racing_to_create_one_journal(tmp_path: Path) -> None:
         for rec in recorders:
             tg.start_soon(job, rec)
     # One held the file and the other was refused, or the second resumed the first's finished
-    # job: either way each message went out once.
+    # job, or (rarely, when both open the new file in the same instant) both were refused:
+    # never a raw sqlite3 error, and never a message sent twice.
     assert len(results) == 2
-    assert sum(isinstance(r, JournalLockedError) for r in results) <= 1
-    assert sum(rec.requests for rec in recorders) == 5
+    refused = sum(isinstance(r, JournalLockedError) for r in results)
+    sent = sum(rec.requests for rec in recorders)
+    assert (refused, sent) in ((0, 5), (1, 5), (2, 0))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -82,6 +83,8 @@ _COLUMNS = {
     "meta": ("key", "value"),
     "outcomes": ("idx", "digest", "status", "message_id", "attempts"),
 }
+_LOCK_WAIT = 1.0
+"""Seconds a job waits for a journal another job holds before it is refused."""
 _STATUSES = frozenset({"accepted", "rejected", "failed"})
 
 
@@ -231,8 +234,27 @@ class Journal:
 
     @classmethod
     def _open_sync(cls, path: str) -> Journal:
+        # Two jobs opening one new file at once can each be refused (SQLite answers "busy" at
+        # once, without waiting, when both hold a read lock and both want to write): try
+        # again for a moment, so one of them gets the file and only the other is refused.
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                return cls._open_once(path)
+            except JournalLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))  # in a worker thread, not the loop
+
+    @classmethod
+    def _open_once(cls, path: str) -> Journal:
         with _guard(path, "opening it"):
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
+            # A short busy wait: two jobs opening a new file at once each hold a read lock for a
+            # moment, and with no wait at all both could be refused; the winner then holds the
+            # file for the job's life, so the other is refused after this wait.
+            conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=_LOCK_WAIT
+            )
         try:
             with _guard(path, "opening it"):
                 job_id, new = cls._claim(conn, path)
