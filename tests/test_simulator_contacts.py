@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from qlara_async._clock import ManualClock
-from qlara_async.testing import Simulator, run_in_thread
+from qlara_async.testing import Simulator
+
+from ._sim_http import sim_http
 
 pytestmark = pytest.mark.anyio
 
@@ -34,16 +36,8 @@ async def client(
     sim: Simulator, request: pytest.FixtureRequest
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client for ``sim``: in-process through ASGITransport, or over HTTP via run_in_thread."""
-    if request.param == "asgi":
-        transport = httpx.ASGITransport(sim)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://sim/api", headers=KEY
-        ) as http:
-            yield http
-    else:
-        with run_in_thread(sim) as url:
-            async with httpx.AsyncClient(base_url=url, headers=KEY) as http:
-                yield http
+    async with sim_http(sim, request.param) as http:
+        yield http
 
 
 def _bad(r: httpx.Response, word: str) -> None:
