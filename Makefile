@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m pytest -n auto --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
 
 test: lint typecheck pytest
 
