@@ -43,8 +43,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-out_console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: a message is one line however narrow the terminal (scripts grep it).
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ApiKeyOption = Annotated[
     str | None,
