@@ -1,10 +1,11 @@
-# Two commands matter: `make demo` (later) and `make test`. Everything installs from here.
+# Two commands matter: `make demo` and `make test`. Everything installs from here.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLI_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test lint typecheck pytest install bench clean
+.PHONY: demo test lint typecheck pytest install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The demo needs only the command line (the `cli` extra), not the test tools.
+$(CLI_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	touch $(CLI_STAMP)
+
+demo: $(CLI_STAMP)
+	$(BIN)/qlara demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check qlara_async tests benchmarks examples

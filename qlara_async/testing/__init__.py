@@ -22,6 +22,14 @@ The rate models and the meaning of the ``X-RateLimit-*`` headers are described i
 :mod:`qlara_async.testing._ratemodels`; where each fault strikes in
 :mod:`qlara_async.testing._faults`.
 
+From the command line (the ``cli`` extra), in the foreground, logging arrivals as JSON lines::
+
+    qlara simulate --port 8808 --rate 200/1s --fault 503=0.05 --seed 7 --log arrivals.jsonl
+
+``GET /api/_simulator/stats`` answers the counters (see :mod:`qlara_async.testing._control`).
+In pytest, the ``qlara_simulator``, ``qlara_simulator_url`` and ``qlara_client`` fixtures (a
+plugin installed with the package) start one for each test.
+
 Platform resources live in memory, per API key (each key is an account), and
 :meth:`Simulator.clear` forgets them. Pre-populate a collection to page through::
 
@@ -77,6 +85,7 @@ One new module and one import line; no other file changes. ``handlers/api_keys.p
 from __future__ import annotations
 
 from ._app import Arrival, ArrivalReport, ProcessedMessage, Response, SimClock, Simulator, Stats
+from ._control import STATS_PATH, ArrivalLog, stats_payload
 from ._faults import FAULT_KINDS, Faults, SimulatedDisconnect
 from ._ratemodels import (
     MODELS,
@@ -94,7 +103,9 @@ from ._server import SimulatorServer, run_in_thread, serve
 __all__ = [
     "FAULT_KINDS",
     "MODELS",
+    "STATS_PATH",
     "Arrival",
+    "ArrivalLog",
     "ArrivalReport",
     "Decision",
     "Faults",
@@ -114,4 +125,5 @@ __all__ = [
     "make_model",
     "run_in_thread",
     "serve",
+    "stats_payload",
 ]

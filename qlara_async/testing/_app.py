@@ -39,6 +39,7 @@ import msgspec
 
 from .._config import RateLimit
 from ._base import SimClock, SystemClock, iso_utc
+from ._control import STATS_PATH, send_stats
 from ._errors import REASONS, Fail, PlatformError
 from ._faults import Faults, SimulatedDisconnect
 from ._ratemodels import Decision, RateModel, make_model
@@ -350,6 +351,10 @@ class Simulator:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
+            return
+        if scope["path"] == STATS_PATH and scope["method"] == "GET":
+            # Outside the pipeline: no key, no rate limit, not an arrival (see _control).
+            await send_stats(self, send)
             return
         chunks: list[bytes] = []
         while True:
