@@ -77,6 +77,7 @@ One new module and one import line; no other file changes. ``handlers/api_keys.p
 from __future__ import annotations
 
 from ._app import Arrival, ArrivalReport, ProcessedMessage, Response, SimClock, Simulator, Stats
+from ._callbacks import CallbackDispatcher, CallbackOptions, CallbackStats
 from ._faults import FAULT_KINDS, Faults, SimulatedDisconnect
 from ._ratemodels import (
     MODELS,
@@ -96,6 +97,9 @@ __all__ = [
     "MODELS",
     "Arrival",
     "ArrivalReport",
+    "CallbackDispatcher",
+    "CallbackOptions",
+    "CallbackStats",
     "Decision",
     "Faults",
     "FixedWindowModel",
