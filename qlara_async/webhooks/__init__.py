@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from ..models.enums import Channel, DeliveryStatusCode, WhatsAppStatus
 from ._events import (
     DeliveryEvent,
     EventType,
@@ -30,9 +31,11 @@ from ._tracker import BulkTracking, Delivery, DeliveryState, DeliveryTracker, Tr
 
 __all__ = [
     "BulkTracking",
+    "Channel",
     "Delivery",
     "DeliveryEvent",
     "DeliveryState",
+    "DeliveryStatusCode",
     "DeliveryTracker",
     "EventType",
     "InboundEvent",
@@ -44,6 +47,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookPayloadError",
     "WebhookReceiver",
+    "WhatsAppStatus",
     "find_conversation",
     "media_url",
     "parse_event",

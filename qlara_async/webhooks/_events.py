@@ -264,6 +264,9 @@ def parse_event(body: bytes) -> WebhookEvent:
         raw = _RAW.decode(body)
     except msgspec.ValidationError:
         raise WebhookPayloadError("the body must be a JSON object") from None
+    except msgspec.DecodeError as exc:
+        # The typed decoder may stop at a bad tag before it reaches the broken JSON.
+        raise WebhookPayloadError(f"not JSON ({exc})") from None
     try:
         head = _HEAD(raw, _Head)
     except msgspec.ValidationError as exc:
