@@ -34,6 +34,7 @@ import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -336,22 +337,29 @@ class CallbackDispatcher:
             return False
         return 200 <= response.status_code < 300
 
-    async def run(self, *, idle: float = 0.01) -> None:
-        """Deliver callbacks as they fall due, forever (cancel to stop); real clock only.
-        ``idle`` bounds how long a newly scheduled callback waits before it is noticed."""
+    async def run(self, *, idle: float = 0.01, stop: anyio.Event | None = None) -> None:
+        """Deliver callbacks as they fall due until ``stop`` is set (or forever); real clock
+        only. ``idle`` bounds how long a newly scheduled callback waits before it is noticed.
+        A stop lets the POSTs in flight finish (cancelling them would cut requests in half)."""
         async with httpx.AsyncClient(timeout=self.options.timeout) as http:
-            while True:
+            while stop is None or not stop.is_set():
                 await self.pump(http)
                 due = self.next_due()
                 wait = idle if due is None else min(idle, due - self._sim.clock.now())
-                await anyio.sleep(max(0.0, wait))
+                with anyio.move_on_after(max(0.0, wait)):
+                    if stop is None:
+                        await anyio.sleep_forever()
+                    else:
+                        await stop.wait()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CallbackDispatcher]:
-        """``async with sim.callbacks.running():`` delivers callbacks in the background."""
+        """``async with sim.callbacks.running():`` delivers callbacks in the background; on
+        exit, the POSTs in flight finish and nothing more is sent."""
+        stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self.run)
+            tg.start_soon(partial(self.run, stop=stop))
             try:
                 yield self
             finally:
-                tg.cancel_scope.cancel()
+                stop.set()

@@ -29,15 +29,14 @@ loop) hands events over to the tracker's loop.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import msgspec
 
 from .._clock import AnyioClock, Clock
@@ -201,7 +200,7 @@ class DeliveryTracker:
         self.max_recent = max_recent
         self._pending: dict[str, _Entry] = {}
         self._recent: OrderedDict[str, tuple[DeliveryState, Channel | None]] = OrderedDict()
-        self._token: Any = None
+        self._call_soon: Callable[..., object] | None = None
         self._thread: int | None = None
         self.events_observed = 0
         """Delivery and read events handed to :meth:`observe`."""
@@ -213,10 +212,18 @@ class DeliveryTracker:
         return len(self._pending)
 
     def _bind(self) -> None:
-        # Remember the tracker's event loop so observe() from another thread can hop onto it.
-        if self._token is None:
-            self._token = anyio.lowlevel.current_token()
-            self._thread = threading.get_ident()
+        # Remember how to reach the tracker's event loop, so observe() from another thread (a
+        # receiver served by its own loop) can hand events over. Never blocking: the other
+        # thread must not wait on this loop, which may itself be waiting on that thread.
+        if self._call_soon is not None:
+            return
+        try:
+            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
+        except RuntimeError:  # not asyncio: trio (the other backend anyio runs on)
+            import trio
+
+            self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
+        self._thread = threading.get_ident()
 
     # ----------------------------------------------------------------- feeding it
 
@@ -227,10 +234,11 @@ class DeliveryTracker:
             return
         state = state_of(event)
         assert state is not None
-        if self._token is not None and threading.get_ident() != self._thread:
-            anyio.from_thread.run_sync(
-                self._advance, event.message_id, state, event.channel, token=self._token
-            )
+        if self._call_soon is not None and threading.get_ident() != self._thread:
+            try:
+                self._call_soon(self._advance, event.message_id, state, event.channel)
+            except RuntimeError:  # the tracker's loop is gone: nobody is waiting any more
+                pass
         else:
             self._advance(event.message_id, state, event.channel)
 
