@@ -194,8 +194,13 @@ class InboundEvent(_Event, tag="INBOUND"):
 
     @property
     def identity(self) -> tuple[str, str, str | None, str | None, str | None]:
-        channel, kind, mid, status, when = super().identity
-        return (channel, kind, mid or f"source:{self.source}", status, when)
+        channel, kind, mid, _, when = super().identity
+        if mid is not None:
+            return (channel, kind, mid, None, when)
+        # No message id (the docs' media example): the source stands in, and the content tells
+        # two messages sent in the same millisecond apart (a redelivery repeats it exactly).
+        content = self.media_key if self.media_key is not None else f"text:{self.text}"
+        return (channel, kind, f"source:{self.source}", content, when)
 
 
 _MESSAGE_TYPES: Final = frozenset(t.value for t in InboundMessageType)
