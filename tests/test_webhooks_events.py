@@ -261,3 +261,19 @@ def test_any_bytes_parse_or_raise_the_payload_error(body: bytes) -> None:
         parse_event(body)
     except WebhookPayloadError:
         pass
+
+
+def test_the_package_exports_the_contract_names() -> None:
+    import qlara_async.webhooks as webhooks
+
+    assert list(webhooks.__all__) == sorted(set(webhooks.__all__))
+    for name in (
+        "parse_event",
+        "WebhookPayloadError",
+        "WebhookReceiver",
+        "DeliveryEvent",
+        "ReadEvent",
+        "InboundEvent",
+        "DeliveryTracker",
+    ):
+        assert name in webhooks.__all__ and hasattr(webhooks, name)
