@@ -245,7 +245,6 @@ _DECODER: Final[msgspec.json.Decoder[DeliveryEvent | ReadEvent | InboundEvent]] 
     msgspec.json.Decoder(DeliveryEvent | ReadEvent | InboundEvent)
 )
 _RAW: Final = msgspec.json.Decoder(dict[str, Any])
-_HEAD: Final = msgspec.convert
 _EVENT_TYPES: Final = frozenset(t.value for t in EventType)
 _CHANNELS: Final = frozenset(c.value for c in Channel)
 
@@ -273,7 +272,7 @@ def parse_event(body: bytes) -> WebhookEvent:
         # The typed decoder may stop at a bad tag before it reaches the broken JSON.
         raise WebhookPayloadError(f"not JSON ({exc})") from None
     try:
-        head = _HEAD(raw, _Head)
+        head = msgspec.convert(raw, _Head)
     except msgspec.ValidationError as exc:
         raise WebhookPayloadError(str(exc)) from None
     if head.event_type not in _EVENT_TYPES or head.channel not in _CHANNELS:
