@@ -85,6 +85,7 @@ One new module and one import line; no other file changes. ``handlers/api_keys.p
 from __future__ import annotations
 
 from ._app import Arrival, ArrivalReport, ProcessedMessage, Response, SimClock, Simulator, Stats
+from ._callbacks import CallbackDispatcher, CallbackOptions, CallbackStats
 from ._control import STATS_PATH, ArrivalLog, stats_payload
 from ._faults import FAULT_KINDS, Faults, SimulatedDisconnect
 from ._ratemodels import (
@@ -107,6 +108,9 @@ __all__ = [
     "Arrival",
     "ArrivalLog",
     "ArrivalReport",
+    "CallbackDispatcher",
+    "CallbackOptions",
+    "CallbackStats",
     "Decision",
     "Faults",
     "FixedWindowModel",

@@ -39,6 +39,7 @@ import msgspec
 
 from .._config import RateLimit
 from ._base import SimClock, SystemClock, iso_utc
+from ._callbacks import CallbackDispatcher, CallbackOptions
 from ._control import STATS_PATH, send_stats
 from ._errors import REASONS, Fail, PlatformError
 from ._faults import Faults, SimulatedDisconnect
@@ -204,6 +205,9 @@ class Simulator:
     :param export_delay: seconds on ``clock`` from an export request until it is
         ``COMPLETED`` and ``isAvailableForDownload``.
     :param export_link_ttl: seconds an export's download link lives before it is ``EXPIRED``.
+    :param callbacks: deliver the docs' DELIVERY/READ/INBOUND callbacks to the configured
+        webhook (``True`` for the defaults, or a :class:`CallbackOptions`); see
+        :mod:`qlara_async.testing._callbacks` and :attr:`callbacks`.
 
     Use it in-process with ``httpx.AsyncClient(transport=httpx.ASGITransport(sim),
     base_url="http://sim/api")`` or over real HTTP with :func:`~qlara_async.testing.serve`.
@@ -226,6 +230,7 @@ class Simulator:
         delivery_delay: float = 2.0,
         export_delay: float = 5.0,
         export_link_ttl: float = 3600.0,
+        callbacks: CallbackOptions | bool | None = None,
     ) -> None:
         if rate_limit is not None:
             make_model(model, rate_limit)  # validate the name now, not at the first request
@@ -252,6 +257,9 @@ class Simulator:
         self._outage_until = -math.inf
         self._storm_until = -math.inf
         self._port = _Port(self)
+        options = CallbackOptions() if callbacks is True else (callbacks or None)
+        self.callbacks = CallbackDispatcher(self, options)
+        """The callback dispatcher: ``pump()``/``running()``, ``inbound(...)``, ``stats``."""
         self.clear()
 
     # ----------------------------------------------------------------- state and controls
@@ -270,6 +278,7 @@ class Simulator:
             self._models: dict[str, RateModel] = {}
             self._rng = random.Random(self._seed)
             self._store = Store(lambda: self.clock.wall())
+        self.callbacks.clear()
 
     @property
     def app(self) -> Simulator:
@@ -615,9 +624,9 @@ class _Port:
         accepted: bool,
     ) -> None:
         self._sim.stats.processed += 1
-        self._sim.processed.append(
-            ProcessedMessage(message_id, channel, destination, digest, now, key, accepted)
-        )
+        message = ProcessedMessage(message_id, channel, destination, digest, now, key, accepted)
+        self._sim.processed.append(message)
+        self._sim.callbacks.on_processed(message)
 
     def count_simulated(self) -> None:
         self._sim.stats.simulated += 1

@@ -286,6 +286,11 @@ def _phone_number(request: Request) -> Reply:
     raise NotFound(f"Phone number {request.params['id']} not found.")
 
 
+# The docs' media keys carry slashes (``b394ab72/efd4987c/39b4...``), kept in the path: one route
+# per depth, the key being the segments joined again.
+@route("GET", "/files/{k1}/{k2}/{k3}/{k4}")
+@route("GET", "/files/{k1}/{k2}/{k3}")
+@route("GET", "/files/{k1}/{k2}")
 @route("GET", "/files/{mediaKey}")
 def _file_url(request: Request) -> Reply:
     raw = request.query.get("expireMinutes", "180")
@@ -294,5 +299,7 @@ def _file_url(request: Request) -> Reply:
     except ValueError:
         raise Fail({"expireMinutes": "'expireMinutes' must be an integer"}) from None
     expires = int(request.clock.wall() + minutes * 60)
-    key = request.params["mediaKey"]
+    key = request.params.get("mediaKey") or "/".join(
+        request.params[k] for k in ("k1", "k2", "k3", "k4") if k in request.params
+    )
     return json({"url": f"https://media.qlara-simulator.invalid/{key}?expires={expires}"})

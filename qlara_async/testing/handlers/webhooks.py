@@ -11,7 +11,8 @@ simulator decides:
   anything else is a 400 naming ``callbackUrl``;
 * ``GET``, ``PUT`` and ``DELETE`` with no webhook configured are 404; ``DELETE`` answers 204;
 * ``companyId`` is a stable number derived from the account (the API key);
-* the simulator stores the URL only: it does not call it.
+* the simulator stores the URL; when it is made with ``callbacks=...`` it POSTs the docs'
+  DELIVERY, READ and INBOUND payloads to it (:mod:`qlara_async.testing._callbacks`).
 """
 
 from __future__ import annotations

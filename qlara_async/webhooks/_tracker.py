@@ -1,0 +1,478 @@
+"""``DeliveryTracker``: from sends and callbacks to a final delivery state per message.
+
+Feed it events (``WebhookReceiver(tracker.observe)``, or call :meth:`DeliveryTracker.observe`
+from your own handler) and ask it about messages::
+
+    delivery = await tracker.wait(result.message_id, timeout=60)     # a Delivery
+    job = tracker.job()
+    report = await client.bulk.run(messages, on_outcome=job.on_outcome)
+    tracked = await job.wait(report, timeout=300)    # TrackedReport: .delivered, .not_delivered, .unknown
+
+State only moves forward (:class:`DeliveryState` ranks ``UNKNOWN`` < ``SENT`` < ``RECEIVED`` <
+``DELIVERED`` = ``NOT_DELIVERED`` < ``READ``): a late ``SENT`` never overwrites ``DELIVERED``, and
+of two final outcomes the first one stands. When no callback has settled a message
+``poll_after`` seconds after it was tracked, the tracker asks the status endpoints
+(``client.messages.status``, ``rcs_status``, ``whatsapp_status``) every ``poll_interval`` seconds.
+
+Bounded memory, for a million-message job: only messages *not yet final* are held individually
+(``_pending``: message id, a rank, the channel, the time, the job); a message leaves it the moment
+it settles, and its job keeps counters only. Settled states (and events for ids nobody tracks yet,
+as a callback may beat the send's answer) sit in one LRU of ``max_recent`` entries. So memory is
+proportional to the messages in flight (send rate x callback latency), with a hard cap of
+``max_pending``: past it the oldest pending message is given up as unknown. ``benchmarks/
+bench_tracker_memory.py`` measures the peak for a million messages.
+
+Time is read and waited on through a :class:`~qlara_async._clock.Clock` (injectable), and the
+tracker is thread-safe towards ``observe``: a receiver served from another thread (its own event
+loop) hands events over to the tracker's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+import msgspec
+
+from .._clock import AnyioClock, Clock
+from .._exceptions import QlaraError
+from ..models.enums import Channel
+from ._events import DeliveryEvent, ReadEvent, WebhookEvent
+
+if TYPE_CHECKING:
+    from .._client import AsyncQlara
+    from ..bulk import BulkReport, Outcome
+
+__all__ = ["BulkTracking", "Delivery", "DeliveryState", "DeliveryTracker", "TrackedReport"]
+
+
+class DeliveryState(str, Enum):
+    """Where a message stands; ``DELIVERED``, ``NOT_DELIVERED`` and ``READ`` are final."""
+
+    UNKNOWN = "UNKNOWN"
+    SENT = "SENT"
+    RECEIVED = "RECEIVED"
+    DELIVERED = "DELIVERED"
+    NOT_DELIVERED = "NOT_DELIVERED"
+    READ = "READ"
+
+    @property
+    def final(self) -> bool:
+        """No later state changes the outcome."""
+        return _RANK[self] >= 3
+
+    @property
+    def delivered(self) -> bool:
+        """Reached the device (``READ`` implies it)."""
+        return self in (DeliveryState.DELIVERED, DeliveryState.READ)
+
+
+_RANK: Final = {
+    DeliveryState.UNKNOWN: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.RECEIVED: 2,
+    DeliveryState.DELIVERED: 3,
+    DeliveryState.NOT_DELIVERED: 3,
+    DeliveryState.READ: 4,
+}
+
+# The status endpoints' words (and WhatsApp's), and the SMS/RCS codes (3, 6).
+_WORDS: Final = {
+    "SENT": DeliveryState.SENT,
+    "RECEIVED": DeliveryState.RECEIVED,
+    "DELIVERED": DeliveryState.DELIVERED,
+    "READ": DeliveryState.READ,
+    "NOT_DELIVERED": DeliveryState.NOT_DELIVERED,
+    "UNDELIVERABLE": DeliveryState.NOT_DELIVERED,
+    "ERROR": DeliveryState.NOT_DELIVERED,
+    "EXPIRED": DeliveryState.NOT_DELIVERED,
+    "REJECTED": DeliveryState.NOT_DELIVERED,
+}
+_CODES: Final = {3: DeliveryState.DELIVERED, 6: DeliveryState.NOT_DELIVERED}
+
+
+def state_of(event: WebhookEvent) -> DeliveryState | None:
+    """The delivery state an event reports, or ``None`` (inbound and unknown events)."""
+    if isinstance(event, ReadEvent):
+        return DeliveryState.READ
+    if isinstance(event, DeliveryEvent):
+        if event.status is not None and str(event.status) in _WORDS:
+            return _WORDS[str(event.status)]
+        if event.status_code is not None:
+            return _CODES.get(int(event.status_code), DeliveryState.SENT)
+        return DeliveryState.SENT
+    return None
+
+
+def _state_of_status(word: str | None, code: int | None) -> DeliveryState:
+    if word is not None and word.upper() in _WORDS:
+        return _WORDS[word.upper()]
+    if code is not None:
+        return _CODES.get(code, DeliveryState.UNKNOWN)
+    return DeliveryState.UNKNOWN
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    """A message's delivery state as the tracker knows it."""
+
+    message_id: str
+    state: DeliveryState
+    channel: Channel | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether ``state`` is final (``False`` when :meth:`DeliveryTracker.wait` timed out)."""
+        return self.state.final
+
+
+class TrackedReport(msgspec.Struct, frozen=True):
+    """A bulk job's report with what became of its accepted messages."""
+
+    report: Any
+    """The :class:`~qlara_async.bulk.BulkReport` the job returned."""
+    delivered: int
+    not_delivered: int
+    unknown: int
+    """Accepted messages with no final state by the deadline."""
+
+    def __getattr__(self, name: str) -> Any:
+        # accepted, rejected, failed, total, elapsed ... read through to the bulk report.
+        return getattr(self.report, name)
+
+
+class _Entry:
+    __slots__ = ("channel", "event", "job", "rank", "since", "state")
+
+    def __init__(self, channel: Channel | None, since: float, job: BulkTracking | None) -> None:
+        self.state = DeliveryState.UNKNOWN
+        self.rank = 0
+        self.channel = channel
+        self.since = since
+        self.job = job
+        self.event: anyio.Event | None = None
+
+
+def _channel(value: Channel | str | None) -> Channel | None:
+    if value is None or isinstance(value, Channel):
+        return value
+    return Channel(str(value).upper())
+
+
+class DeliveryTracker:
+    """Correlates sends with their callbacks (see the module docs).
+
+    :param client: an :class:`~qlara_async.AsyncQlara` for the polling fallback; ``None``
+        relies on callbacks alone.
+    :param clock: where time is read and waited on (``AnyioClock()`` by default).
+    :param poll_after: seconds after tracking before the status endpoints are asked.
+    :param poll_interval: seconds between two polls of one message.
+    :param poll_concurrency: status requests in flight at once during a job's polling.
+    :param max_pending: messages awaiting a final state held at most (oldest given up first).
+    :param max_recent: settled states remembered for :meth:`wait` and for early callbacks.
+    """
+
+    def __init__(
+        self,
+        client: AsyncQlara | None = None,
+        *,
+        clock: Clock | None = None,
+        poll_after: float = 30.0,
+        poll_interval: float = 30.0,
+        poll_concurrency: int = 8,
+        max_pending: int = 1_000_000,
+        max_recent: int = 100_000,
+    ) -> None:
+        if poll_after < 0 or poll_interval <= 0 or poll_concurrency < 1:
+            raise ValueError("poll_after >= 0, poll_interval > 0 and poll_concurrency >= 1")
+        if max_pending < 1 or max_recent < 1:
+            raise ValueError("max_pending and max_recent must be positive")
+        self._client = client
+        self._clock: Clock = clock or AnyioClock()
+        self.poll_after = poll_after
+        self.poll_interval = poll_interval
+        self.poll_concurrency = poll_concurrency
+        self.max_pending = max_pending
+        self.max_recent = max_recent
+        self._pending: dict[str, _Entry] = {}
+        self._recent: OrderedDict[str, tuple[DeliveryState, Channel | None]] = OrderedDict()
+        self._call_soon: Callable[..., object] | None = None
+        self._thread: int | None = None
+        self.events_observed = 0
+        """Delivery and read events handed to :meth:`observe`."""
+        self.polls = 0
+        """Status requests made by the polling fallback."""
+
+    def __len__(self) -> int:
+        """Messages tracked and not yet final."""
+        return len(self._pending)
+
+    def _bind(self) -> None:
+        # Remember how to reach the tracker's event loop, so observe() from another thread (a
+        # receiver served by its own loop) can hand events over. Never blocking: the other
+        # thread must not wait on this loop, which may itself be waiting on that thread.
+        if self._call_soon is not None:
+            return
+        try:
+            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
+        except RuntimeError:  # not asyncio: trio (the other backend anyio runs on)
+            import trio
+
+            self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
+        self._thread = threading.get_ident()
+
+    # ----------------------------------------------------------------- feeding it
+
+    def observe(self, event: WebhookEvent) -> None:
+        """Take one callback event into account; use it as (or call it from) a receiver's
+        handler. Inbound and unknown events are ignored."""
+        if not isinstance(event, (DeliveryEvent, ReadEvent)) or event.message_id is None:
+            return
+        state = state_of(event)
+        assert state is not None
+        if self._call_soon is not None and threading.get_ident() != self._thread:
+            try:
+                self._call_soon(self._advance, event.message_id, state, event.channel)
+            except RuntimeError:  # the tracker's loop is gone: nobody is waiting any more
+                pass
+        else:
+            self._advance(event.message_id, state, event.channel)
+
+    def _advance(self, message_id: str, state: DeliveryState, channel: Channel | None) -> None:
+        self.events_observed += 1
+        entry = self._pending.get(message_id)
+        if entry is None:
+            known = self._recent.get(message_id)
+            if known is None or _RANK[state] > _RANK[known[0]]:
+                self._remember(message_id, state, channel or (known[1] if known else None))
+            return
+        if _RANK[state] <= entry.rank:
+            return  # never backwards, and of two final outcomes the first one stands
+        entry.state, entry.rank = state, _RANK[state]
+        if state.final:
+            self._settle(message_id, entry)
+
+    def _remember(self, message_id: str, state: DeliveryState, channel: Channel | None) -> None:
+        self._recent[message_id] = (state, channel)
+        self._recent.move_to_end(message_id)
+        while len(self._recent) > self.max_recent:
+            self._recent.popitem(last=False)
+
+    def _settle(self, message_id: str, entry: _Entry) -> None:
+        del self._pending[message_id]
+        self._remember(message_id, entry.state, entry.channel)
+        if entry.job is not None:
+            entry.job._count(entry.state)
+        if entry.event is not None:
+            entry.event.set()
+
+    def track(
+        self,
+        message_id: str,
+        channel: Channel | str | None = None,
+        *,
+        job: BulkTracking | None = None,
+    ) -> None:
+        """Start following ``message_id`` (sent on ``channel``, for the polling fallback).
+        :meth:`wait` tracks by itself; call this right after a send when you wait later."""
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError("message_id must be a non-empty string")
+        self._bind()
+        chan = _channel(channel)
+        if message_id in self._pending:
+            return
+        entry = _Entry(chan, self._clock.now(), job)
+        if job is not None:
+            job._tracked += 1
+        known = self._recent.get(message_id)
+        if known is not None:
+            entry.state, entry.rank = known[0], _RANK[known[0]]
+            entry.channel = chan or known[1]
+        self._pending[message_id] = entry
+        if entry.state.final:
+            self._settle(message_id, entry)
+            return
+        while len(self._pending) > self.max_pending:
+            # Give the oldest up: it stays "unknown" for its job, and memory stays bounded.
+            oldest = next(iter(self._pending))
+            dropped = self._pending.pop(oldest)
+            if dropped.job is not None:
+                dropped.job._give_up()
+            if dropped.event is not None:
+                dropped.event.set()
+
+    def state(self, message_id: str) -> Delivery:
+        """What is known of ``message_id`` now (``UNKNOWN`` if nothing)."""
+        entry = self._pending.get(message_id)
+        if entry is not None:
+            return Delivery(message_id, entry.state, entry.channel)
+        known = self._recent.get(message_id)
+        if known is not None:
+            return Delivery(message_id, known[0], known[1])
+        return Delivery(message_id, DeliveryState.UNKNOWN)
+
+    # ----------------------------------------------------------------- waiting
+
+    async def wait(
+        self,
+        message_id: str,
+        *,
+        timeout: float,
+        channel: Channel | str | None = None,
+    ) -> Delivery:
+        """Wait until ``message_id`` has a final state, or ``timeout`` seconds have passed
+        (then the :class:`Delivery` returned has ``final == False``). Polls the status endpoints
+        when no callback has settled it ``poll_after`` seconds after it was tracked."""
+        self.track(message_id, channel)
+        deadline = self._clock.now() + timeout
+        while True:
+            entry = self._pending.get(message_id)
+            if entry is None:
+                return self.state(message_id)
+            now = self._clock.now()
+            if now >= deadline:
+                return self.state(message_id)
+            poll_at = entry.since + self.poll_after
+            if self._client is not None and now >= poll_at:
+                await self._poll(message_id, entry)
+                entry.since = self._clock.now() - self.poll_after + self.poll_interval
+                continue
+            wake = min(deadline, poll_at) if self._client is not None else deadline
+            if entry.event is None:
+                entry.event = anyio.Event()
+            await self._wait_event(entry.event, wake - now)
+
+    async def _wait_event(self, event: anyio.Event, seconds: float) -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def alarm() -> None:
+                await self._clock.sleep(seconds)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(alarm)
+            await event.wait()
+            tg.cancel_scope.cancel()
+
+    async def _poll(self, message_id: str, entry: _Entry) -> None:
+        assert self._client is not None
+        messages = self._client.messages
+        self.polls += 1
+        try:
+            if entry.channel is Channel.RCS:
+                status = await messages.rcs_status(message_id)
+            elif entry.channel is Channel.WHATSAPP:
+                status = await messages.whatsapp_status(message_id)
+            else:
+                status = await messages.status(message_id, channel=entry.channel or Channel.SMS)
+        except QlaraError:
+            return  # not known yet, or the API is down: callbacks and the next poll may tell
+        state = _state_of_status(status.state, status.status_code)
+        if message_id in self._pending:
+            self._advance(message_id, state, entry.channel)
+
+    def job(self) -> BulkTracking:
+        """A tracker for one bulk job: pass its :meth:`~BulkTracking.on_outcome` to
+        ``client.bulk.run``/``stream``, then :meth:`~BulkTracking.wait`."""
+        self._bind()
+        return BulkTracking(self)
+
+
+_SEND_CHANNELS: Final = (
+    ("sms", Channel.SMS),
+    ("rcs", Channel.RCS),
+    ("whatsapp", Channel.WHATSAPP),
+)
+
+
+class BulkTracking:
+    """One bulk job's delivery counts; made by :meth:`DeliveryTracker.job`.
+
+    Only counters are kept per job; the messages in flight live in the tracker's pending table
+    until they settle.
+    """
+
+    def __init__(self, tracker: DeliveryTracker) -> None:
+        self._tracker = tracker
+        self._tracked = 0
+        self._given_up = 0
+        self.delivered = 0
+        self.not_delivered = 0
+        self._changed: anyio.Event | None = None
+
+    def _count(self, state: DeliveryState) -> None:
+        if state.delivered:
+            self.delivered += 1
+        else:
+            self.not_delivered += 1
+        self._wake()
+
+    def _give_up(self) -> None:
+        self._given_up += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    @property
+    def pending(self) -> int:
+        """Accepted messages without a final state yet."""
+        return self._tracked - self.delivered - self.not_delivered - self._given_up
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        """The bulk engine's ``on_outcome`` hook: tracks each accepted message on the channel
+        that accepted it (rejected and failed messages were never sent)."""
+        if outcome.status != "accepted" or not outcome.message_id:
+            return
+        channel = None
+        results = outcome.result.results if outcome.result is not None else None
+        for name, chan in _SEND_CHANNELS:
+            part = getattr(results, name, None)
+            if part is not None and part.accepted:
+                channel = chan
+                break
+        self._tracker.track(outcome.message_id, channel, job=self)
+
+    def track_many(self, ids: Iterable[tuple[str, Channel | str | None]]) -> None:
+        """Track messages sent outside the bulk engine, as ``(message_id, channel)`` pairs."""
+        for message_id, channel in ids:
+            self._tracker.track(message_id, channel, job=self)
+
+    async def wait(self, report: BulkReport | None = None, *, timeout: float) -> TrackedReport:
+        """Wait until every tracked message is final or ``timeout`` seconds have passed, polling
+        the status endpoints for the ones callbacks leave open; returns the counts."""
+        tracker = self._tracker
+        clock = tracker._clock
+        deadline = clock.now() + timeout
+        while self.pending > 0 and clock.now() < deadline:
+            now = clock.now()
+            wake = deadline
+            if tracker._client is not None:
+                mine = [(mid, e) for mid, e in tracker._pending.items() if e.job is self]
+                due = [(mid, e) for mid, e in mine if now >= e.since + tracker.poll_after]
+                if due:
+                    await self._poll_all(due)
+                    continue
+                wake = min([deadline, *(e.since + tracker.poll_after for _, e in mine)])
+            # Any settlement of one of ours wakes the job; it then recounts.
+            self._changed = anyio.Event()
+            await tracker._wait_event(self._changed, max(0.0, wake - now))
+        unknown = self.pending + self._given_up
+        return TrackedReport(report, self.delivered, self.not_delivered, unknown)
+
+    async def _poll_all(self, due: list[tuple[str, _Entry]]) -> None:
+        tracker = self._tracker
+        limit = anyio.Semaphore(tracker.poll_concurrency)
+
+        async def one(message_id: str, entry: _Entry) -> None:
+            async with limit:
+                await tracker._poll(message_id, entry)
+                entry.since = tracker._clock.now() - tracker.poll_after + tracker.poll_interval
+
+        async with anyio.create_task_group() as tg:
+            for message_id, entry in due:
+                tg.start_soon(one, message_id, entry)
