@@ -23,6 +23,8 @@ import pytest
 from qlara_async import AsyncQlara
 from qlara_async.testing import Simulator, run_in_thread
 
+from .test_webhooks_events import SMS_DELIVERY
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
@@ -46,14 +48,27 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _serve_app(app: Any) -> None:
+    paths = {getattr(route, "path", None) for route in app.router.routes}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+            if "/qlara/callbacks" in paths:  # the webhook receiver's app
+                await _call_webhook_app(http)
+                return
             r = await http.post("/welcome", params={"phone": "+393201234567", "name": "Ada"})
             assert r.status_code == 200, r.text
             assert r.json()["message_id"]
             r = await http.post("/welcome", params={"phone": "12", "name": "X"})
             assert r.status_code == 422 and "destination" in r.text
+
+
+async def _call_webhook_app(http: httpx.AsyncClient) -> None:
+    body = SMS_DELIVERY
+    assert (await http.post("/qlara/callbacks", content=body)).status_code == 401
+    ok = await http.post("/qlara/callbacks", params={"token": "change-me"}, content=body)
+    assert ok.status_code == 200, ok.text
+    bad = await http.post("/qlara/callbacks", params={"token": "change-me"}, content=b"{")
+    assert bad.status_code == 400
 
 
 async def _call_test(fn: Any) -> None:

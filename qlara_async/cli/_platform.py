@@ -19,6 +19,7 @@ from ._common import (
     ApiKeyOption,
     BaseUrlOption,
     JsonOption,
+    err_console,
     make_client,
     out_console,
     print_result,
@@ -290,8 +291,36 @@ def webhooks_delete(
     _call(api_key, base_url, lambda c: c.webhooks.delete(), json)
 
 
-# `qlara webhooks listen` (receive the platform's callbacks locally) is registered here once
-# qlara_async.webhooks provides the receiver: one `@webhooks_app.command("listen")` function.
+@webhooks_app.command("listen")
+def webhooks_listen(
+    port: Annotated[int, typer.Option("--port", help="Loopback port to listen on.")] = 8787,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="QLARA_WEBHOOK_TOKEN",
+            help="Refuse (401) callbacks whose URL lacks ?token=THIS. Never printed.",
+            show_default=False,
+        ),
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+) -> None:
+    """Receive callbacks on loopback and print each distinct event as a line (Ctrl-C stops)."""
+    if not 0 < port < 65536:
+        raise typer.BadParameter(f"{port}: expected 1-65535", param_hint="--port")
+    # Imported here: the receiver's module pulls in uvicorn only for this command.
+    from ..webhooks._listen import run_listener
+
+    where = f"http://127.0.0.1:{port}/?token=..." if token else f"http://127.0.0.1:{port}/"
+
+    def ready(_stop: Callable[[], None]) -> None:
+        # Printed once the socket listens, so a script can wait for this line.
+        err_console.print(f"listening for callbacks on {where} (Ctrl-C stops)")
+
+    try:
+        run_listener(port, token, json_lines=json, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
 
 
 # ---------------------------------------------------------------------------- exports
