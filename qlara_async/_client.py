@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -38,7 +38,7 @@ from ._exceptions import ValidationError
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
-from ._transport import Transport, capture_responses, register_redactor
+from ._transport import Transport, attempt_deadline, capture_responses, register_redactor
 from ._version import __version__
 from .bulk import BulkResource
 from .models import Message, SendResult
@@ -81,6 +81,20 @@ class _HeaderAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"<{self._name} auth>"
+
+
+def _aiohttp_module() -> Any:
+    """``qlara_async._aiohttp``, or a ``ValidationError`` naming the extra that brings aiohttp."""
+    try:
+        from . import _aiohttp
+    except ImportError as exc:
+        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
+            raise
+        raise ValidationError(
+            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
+            field="http_backend",
+        ) from None
+    return _aiohttp
 
 
 class _Secret:
@@ -245,6 +259,7 @@ class AsyncQlara:
         clock: Clock | None = None,
         random: Callable[[], float] | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        http_backend: Literal["httpx", "aiohttp"] = "httpx",
     ) -> None:
         # Wrap credentials first: from here on no frame local holds them in the clear.
         key = _Secret(api_key) if api_key else None
@@ -349,6 +364,20 @@ class AsyncQlara:
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}",
                 field="http_client",
             )
+        if http_backend not in ("httpx", "aiohttp"):
+            raise ValidationError(
+                f"http_backend must be 'httpx' or 'aiohttp', got {http_backend!r}",
+                field="http_backend",
+            )
+        if http_backend == "aiohttp" and http_client is not None:
+            raise ValidationError(
+                "http_client is an httpx client: pass it or http_backend='aiohttp', not both",
+                field="http_backend",
+            )
+        if http_backend == "aiohttp":
+            refuse_trio = _aiohttp_module().refuse_trio
+            refuse_trio()
+        self.http_backend = http_backend
         self.clock: Clock = clock or AnyioClock()
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
         self._limiter = build_limiter(rate_limit, clock=self.clock)
@@ -370,7 +399,18 @@ class AsyncQlara:
             "Accept-Encoding": "gzip, deflate",
             **(default_headers or {}),
         }
+        wire = None
+        if http_backend == "aiohttp":
+            wire = _aiohttp_module().AiohttpWire(
+                headers=self._static_headers,
+                credential=lambda: (self._auth_name, self._auth_value.get()),
+                timeout=self.timeout,
+                deadline=attempt_deadline(self.timeout),
+                max_response_size=max_response_size,
+                max_connections=DEFAULT_MAX_CONNECTIONS,
+            )
         self._transport = Transport(
+            wire=wire,
             base_url=self.base_url,
             headers=self._static_headers,
             auth=_HeaderAuth(self._auth_name, self._auth_value),
@@ -583,6 +623,11 @@ class AsyncQlara:
         try:
             await self._limiter.aclose()
         finally:
+            if self._transport.wire is not None:
+                try:
+                    await self._transport.wire.aclose()
+                except Exception as exc:
+                    log.debug("aclose: connections not closed cleanly (%s)", type(exc).__name__)
             if self._owns_http:
                 try:
                     await self._http.aclose()

@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 from urllib.parse import unquote
 
@@ -55,6 +56,8 @@ from ._constants import (
     DEFAULT_MAX_RESPONSE_SIZE,
     MAX_ERROR_BODY_SIZE,
 )
+from ._errors import AttemptLost as _Lost
+from ._errors import Unbuildable as _Unbuildable
 from ._errors import (
     Where,
     clip,
@@ -111,6 +114,28 @@ class AttemptGate(Protocol):
         ...
 
 
+class Wire(Protocol):
+    """A backend other than httpx's client (``_aiohttp.AiohttpWire``): one attempt on the
+    wire, ending as ``Transport._exchange`` does."""
+
+    def bind(self, loop: object) -> None: ...
+
+    def reserve(self, connections: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        build: Callable[[], httpx.Request] | None,
+        timeout: httpx.Timeout,
+        deadline: float | None,
+        redact: Callable[[str], str],
+    ) -> tuple[Any, bytes | None, Any, str]: ...
+
+
 @dataclass(slots=True)
 class RequestStats:
     """What happened to one logical request, filled in by the transport as it goes."""
@@ -153,8 +178,11 @@ class Transport:
         random: Callable[[], float] | None = None,
         redact: Callable[[str], str] | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        wire: Wire | None = None,
     ) -> None:
         self.base_url = base_url
+        self.wire = wire
+        """The aiohttp backend, or ``None``: httpx's client sends."""
         # Fixed for the client's life: built once, not per request.
         self._headers = dict(headers)
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
@@ -212,6 +240,8 @@ class Transport:
         loop = _current_loop()
         if loop is not self._loop:
             self._bind(loop, where)
+            if self.wire is not None:
+                self.wire.bind(loop)
         if self.closed:
             raise APIConnectionError(
                 f"{where}: the client is closed (use a new AsyncQlara, or send inside"
@@ -238,25 +268,47 @@ class Transport:
                 if isinstance(exc, CooldownTooLong):
                     raise cooldown_error(where, exc.remaining, policy, stats.attempts) from None
                 raise
-            attempt = _Attempt()
+            request: httpx.Request | None = None
             try:
-                # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
-                request = self._build(
-                    method,
-                    url,
-                    content=content,
-                    params=params,
-                    # An upload is rebuilt for every attempt (a file is rewound or reopened).
-                    files=files() if callable(files) else files,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                )
-                stats.attempts += 1
-                stats._emit("request")
-                response, answer, body, problem = await self._exchange(
-                    request, attempt, deadline, redact
-                )
+                if self.wire is None:
+                    # Built per attempt (an httpx.Request is consumed by sending) from the
+                    # same bytes.
+                    request = self._build(
+                        method,
+                        url,
+                        content=content,
+                        params=params,
+                        # An upload is rebuilt for every attempt (a file is rewound or reopened).
+                        files=files() if callable(files) else files,
+                        data=data,
+                        headers=headers,
+                        timeout=timeout,
+                    )
+                    stats.attempts += 1
+                    stats._emit("request")
+                    response, answer, body, problem = await self._exchange(
+                        request, _Attempt(), deadline, redact
+                    )
+                else:
+                    build = (
+                        None
+                        if params is None and files is None and data is None
+                        else partial(
+                            self._build,
+                            method,
+                            url,
+                            content=content,
+                            params=params,
+                            files=files() if callable(files) else files,
+                            data=data,
+                            headers=headers,
+                        )
+                    )
+                    stats.attempts += 1
+                    stats._emit("request")
+                    response, answer, body, problem = await self.wire.exchange(
+                        method, url, content, build, timeout, deadline, redact
+                    )
             except _Unbuildable as bad:
                 permit.release(status=None, sent=False)
                 if gate is not None:
@@ -303,7 +355,11 @@ class Transport:
                 permit.release(status=status, headers=response.headers)
                 captured = _captured.get()
                 if captured is not None:
-                    captured.append(response)
+                    captured.append(
+                        response
+                        if isinstance(response, httpx.Response)
+                        else response.to_httpx(answer)
+                    )
                 stats.statuses.append(status)
                 if gate is not None:
                     gate.exit(status < 500)
@@ -368,6 +424,12 @@ class Transport:
             stats._emit("retry")
             await self.clock.sleep(delay)
             priority = False
+
+    def reserve_connections(self, connections: int) -> None:
+        """Size the pool for ``connections`` sends at once (a bulk job's concurrency; the
+        aiohttp backend only: an httpx client's pool is fixed when it is made)."""
+        if self.wire is not None:
+            self.wire.reserve(connections)
 
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The httpx request; what httpx refuses to build (a URL too long, a query value it
@@ -562,30 +624,6 @@ class _Attempt:
         return trace
 
 
-class _Unbuildable(Exception):
-    """httpx refused to build the request (internal: turned into ``ValidationError``)."""
-
-
-class _Lost(Exception):
-    """An attempt that got no usable response (internal: turned into ``APIConnectionError``)."""
-
-    def __init__(
-        self,
-        cause: BaseException,
-        *,
-        sent: bool,
-        ambiguous: bool,
-        reason: str,
-        timeout: bool = False,
-    ) -> None:
-        super().__init__(reason)
-        self.cause = cause
-        self.sent = sent
-        self.ambiguous = ambiguous
-        self.reason = reason
-        self.timeout = timeout or isinstance(cause, httpx.TimeoutException)
-
-
 def attempt_deadline(timeout: httpx.Timeout) -> float | None:
     """The most one attempt may take once it has a connection: the largest of the connect,
     write and read timeouts (a float ``timeout=`` sets all three, so it bounds the attempt)."""
@@ -605,7 +643,7 @@ def _decode_success(
     content: bytes,
     decoder: Callable[[bytes], T] | None,
     where: Where,
-    request: httpx.Request,
+    request: httpx.Request | None,
 ) -> T | Any:
     if status == 204 or not content.strip():
         return None
