@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import importlib
 import inspect
 import ipaddress
 import logging
@@ -86,7 +87,7 @@ class _HeaderAuth(httpx.Auth):
 def _aiohttp_module() -> Any:
     """``qlara_async._aiohttp``, or a ``ValidationError`` naming the extra that brings aiohttp."""
     try:
-        from . import _aiohttp
+        return importlib.import_module("qlara_async._aiohttp")
     except ImportError as exc:
         if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
             raise
@@ -94,7 +95,6 @@ def _aiohttp_module() -> Any:
             "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
             field="http_backend",
         ) from None
-    return _aiohttp
 
 
 class _Secret:
