@@ -36,6 +36,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.payload import BytesPayload
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -48,7 +49,6 @@ __all__ = ["AiohttpWire", "Head", "refuse_trio"]
 
 # Headers httpx puts on a request it built that aiohttp sets itself from the bytes it sends.
 _DROPPED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-_JSON = {"Content-Type": "application/json"}
 _CHUNK = 65536
 
 
@@ -206,13 +206,18 @@ class AiohttpWire:
                 ambiguous=False,
                 reason="session closed",
             )
-        headers: Any = _JSON if content is not None else None
+        headers: Any = None
         target: str | URL = url
+        data: Any = None
         if build is not None:
             request = build()  # Unbuildable (bad input) goes up as it is
-            content = request.read()
+            data = request.read()
             headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED]
             target = URL(str(request.url), encoded=True)
+        elif content is not None:
+            # The payload made directly, with its Content-Type: aiohttp's payload registry
+            # lookup and a per-request headers merge were a tenth of this backend's own time.
+            data = BytesPayload(content, content_type="application/json")
         client_timeout = (
             self._default_client_timeout
             if timeout is self._default_timeout
@@ -222,7 +227,7 @@ class AiohttpWire:
             async with session.request(
                 method,
                 target,
-                data=content,
+                data=data,
                 headers=headers,
                 allow_redirects=False,
                 timeout=client_timeout,
