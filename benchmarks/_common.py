@@ -74,7 +74,11 @@ class _Http(asyncio.Protocol):
                 break
             head = buffer[:end].lower()
             at = head.find(b"content-length:")
-            length = int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None]) if at >= 0 else 0
+            length = (
+                int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None])
+                if at >= 0
+                else 0
+            )
             if len(buffer) < end + 4 + length:
                 break
             buffer = buffer[end + 4 + length :]

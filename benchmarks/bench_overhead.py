@@ -28,7 +28,9 @@ from qlara_async import AsyncQlara, RateLimit, SmsMessage
 from qlara_async._limiter import LocalLimiter, NullLimiter
 from qlara_async.models import decode_send_result, prepare_message
 
-MESSAGE = SmsMessage(destination="+393201234567", sender="Brand", body="Ciao {nome}", placeholders={"nome": "Marco"})
+MESSAGE = SmsMessage(
+    destination="+393201234567", sender="Brand", body="Ciao {nome}", placeholders={"nome": "Marco"}
+)
 RESPONSE_HEADERS = {"content-type": "application/json"}
 
 
@@ -64,7 +66,7 @@ async def measure(n: int, rounds: int) -> dict[str, float]:
 
     async def raw_post() -> None:
         r = await raw.post("https://api.test/api/message/sms", content=body, headers=headers)
-        r.content
+        assert r.content
 
     async def prepare() -> None:
         prepare_message(MESSAGE)

@@ -42,7 +42,9 @@ Loop = Callable[[int, int], Awaitable[None]]
 
 
 def _messages(n: int) -> list[SmsMessage]:
-    return [SmsMessage(destination=f"+3932{i:08d}", sender="Brand", body=f"Ciao {i}") for i in range(n)]
+    return [
+        SmsMessage(destination=f"+3932{i:08d}", sender="Brand", body=f"Ciao {i}") for i in range(n)
+    ]
 
 
 async def _workers(n: int, c: int, one: Callable[[int], Awaitable[Any]]) -> None:
@@ -101,7 +103,9 @@ async def _build(url: str) -> tuple[dict[str, Loop], list[Any]]:
 
     def bulk(client: AsyncQlara) -> Loop:
         async def loop(n: int, c: int) -> None:
-            report = await client.bulk.run(msgs[:n] if n <= len(msgs) else _messages(n), concurrency=c)
+            report = await client.bulk.run(
+                msgs[:n] if n <= len(msgs) else _messages(n), concurrency=c
+            )
             assert report.accepted == n, report
 
         return loop
@@ -124,7 +128,9 @@ async def _close(clients: list[Any]) -> None:
         await (client.close() if isinstance(client, aiohttp.ClientSession) else client.aclose())
 
 
-async def measure(url: str, c: int, n: int, rounds: int, only: list[str] | None) -> dict[str, float]:
+async def measure(
+    url: str, c: int, n: int, rounds: int, only: list[str] | None
+) -> dict[str, float]:
     loops, clients = await _build(url)
     if only:
         loops = {k: v for k, v in loops.items() if k in only or k.startswith("raw")}
@@ -147,11 +153,13 @@ def table(c: int, n: int, rates: dict[str, float]) -> str:
     hx, aio, hxa = rates["raw httpx"], rates["raw aiohttp"], rates["raw httpx-aiohttp"]
     lines = [
         f"\n**concurrency {c}**, {n} sends per loop, limiter off\n",
-        "| loop | sends/s | × raw httpx | × raw aiohttp | × raw httpx-aiohttp |",
+        "| loop | sends/s | x raw httpx | x raw aiohttp | x raw httpx-aiohttp |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, rate in rates.items():
-        lines.append(f"| {name} | {rate:,.0f} | {rate / hx:.2f} | {rate / aio:.2f} | {rate / hxa:.2f} |")
+        lines.append(
+            f"| {name} | {rate:,.0f} | {rate / hx:.2f} | {rate / aio:.2f} | {rate / hxa:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -160,6 +168,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64, 512])
     parser.add_argument("--n", type=int, default=5000, help="sends per loop at concurrency > 1")
     parser.add_argument("--n1", type=int, default=1000, help="sends per loop at concurrency 1")
+    parser.add_argument(
+        "--n512", type=int, default=None, help="sends per loop at concurrency >= 512"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="library loops to run (raw ones always run)")
     parser.add_argument("--quick", action="store_true")
@@ -175,7 +186,7 @@ def main() -> None:
     )
     with FastServer() as url:
         for c in args.concurrency:
-            n = args.n1 if c == 1 else args.n
+            n = args.n1 if c == 1 else (args.n512 or args.n) if c >= 512 else args.n
             print(table(c, n, asyncio.run(measure(url, c, n, args.rounds, args.only))), flush=True)
 
 

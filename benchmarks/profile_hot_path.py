@@ -21,7 +21,9 @@ from qlara_async import AsyncQlara, SmsMessage
 
 async def run(url: str, backend: str, mode: str, c: int, n: int) -> Profiler:
     msgs = [SmsMessage(destination=f"+3932{i:08d}", sender="Brand", body="Ciao") for i in range(n)]
-    async with AsyncQlara(api_key="k", base_url=url, rate_limit=None, http_backend=backend) as client:  # type: ignore[arg-type]
+    async with AsyncQlara(
+        api_key="k", base_url=url, rate_limit=None, http_backend=backend
+    ) as client:  # type: ignore[arg-type]
         await client.bulk.run(msgs[: c * 2], concurrency=c)  # warm up
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
@@ -55,7 +57,9 @@ def main() -> None:
                     profiler = asyncio.run(run(url, backend, mode, c, args.n))
                     text = profiler.output_text(unicode=True, color=False, flat=True, show_all=True)
                     lines = [line for line in text.splitlines() if line.strip()]
-                    body = [line for line in lines if line[:1].isdigit() or line.lstrip()[:1].isdigit()]
+                    body = [
+                        line for line in lines if line[:1].isdigit() or line.lstrip()[:1].isdigit()
+                    ]
                     print(f"\n### {mode}, {backend}, concurrency {c} ({args.n} sends)\n")
                     print("\n".join(body[: args.top]))
 
