@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
-import importlib
 import inspect
 import ipaddress
 import logging
@@ -15,7 +14,7 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -36,10 +35,17 @@ from ._constants import (
     NotGiven,
 )
 from ._exceptions import ValidationError
+from ._httpx import NoCookies
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
-from ._transport import Transport, attempt_deadline, capture_responses, register_redactor
+from ._transport import (
+    Transport,
+    aiohttp_backend,
+    attempt_deadline,
+    capture_responses,
+    register_redactor,
+)
 from ._version import __version__
 from .bulk import BulkResource
 from .models import Message, SendResult
@@ -82,26 +88,6 @@ class _HeaderAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"<{self._name} auth>"
-
-
-def _aiohttp_module() -> Any:
-    """``qlara_async._aiohttp``, or a ``ValidationError`` naming the extra that brings aiohttp."""
-    try:
-        return importlib.import_module("qlara_async._aiohttp")
-    except ImportError as exc:
-        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
-            raise
-        raise ValidationError(
-            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
-            field="http_backend",
-        ) from None
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing (see ``AsyncQlara.__init__``)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
 
 
 class _Secret:
@@ -244,7 +230,9 @@ class AsyncQlara:
     the Production plan), any ``Limiter`` (e.g. ``qlara_async.redis.RedisLimiter``), or ``None``
     to turn client-side limiting off (a 429 still pauses every task). ``max_retries`` counts
     retries after the first attempt. ``http_client`` is an ``httpx.AsyncClient`` to send with;
-    the client does not close one it was given. ``clock`` and ``random`` make time and jitter
+    the client does not close one it was given. ``http_backend="aiohttp"`` (the ``fast``
+    extra, asyncio only) sends on aiohttp's connection pool instead of httpx's, with the same
+    limiter, retries, errors and redaction. ``clock`` and ``random`` make time and jitter
     injectable for tests. ``timeout`` (seconds, or an ``httpx.Timeout``) bounds connecting,
     each read and each write, and every attempt as a whole once it has a connection (the
     largest of the three). ``max_response_size`` caps the bytes read of a response body.
@@ -382,8 +370,7 @@ class AsyncQlara:
                 field="http_backend",
             )
         if http_backend == "aiohttp":
-            refuse_trio = _aiohttp_module().refuse_trio
-            refuse_trio()
+            aiohttp_backend().refuse_trio()
         self.http_backend = http_backend
         self.clock: Clock = clock or AnyioClock()
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
@@ -400,7 +387,7 @@ class AsyncQlara:
             )
             # The API sets no cookies that matter; parsing every response's for a jar was a
             # fifth of httpx's time per send. (A given http_client keeps its own jar.)
-            http_client._cookies = _NoCookies()
+            http_client._cookies = NoCookies()
         self._http = http_client
         self._static_headers = {
             "User-Agent": _user_agent(),
@@ -411,7 +398,7 @@ class AsyncQlara:
         }
         wire = None
         if http_backend == "aiohttp":
-            wire = _aiohttp_module().AiohttpWire(
+            wire = aiohttp_backend().AiohttpWire(
                 headers=self._static_headers,
                 credential=lambda: (self._auth_name, self._auth_value.get()),
                 timeout=self.timeout,

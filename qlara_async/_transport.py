@@ -35,9 +35,10 @@ request may have been processed. Beyond that:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import random as _random
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -45,16 +46,13 @@ from functools import partial
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 from urllib.parse import unquote
 
-import anyio
 import httpx
 import msgspec
 
-from ._body import read_capped
 from ._clock import Clock
 from ._config import RetryPolicy
 from ._constants import (
     DEFAULT_MAX_RESPONSE_SIZE,
-    MAX_ERROR_BODY_SIZE,
 )
 from ._errors import AttemptLost as _Lost
 from ._errors import Unbuildable as _Unbuildable
@@ -63,7 +61,6 @@ from ._errors import (
     clip,
     connection_error,
     cooldown_error,
-    decode_error_body,
     status_error,
 )
 from ._exceptions import (
@@ -71,6 +68,7 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
+from ._httpx import exchange
 from ._limiter import CooldownTooLong, Limiter
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -94,11 +92,6 @@ T = TypeVar("T")
 RequestEvent: TypeAlias = Literal["request", "retry", "throttle"]
 
 _json_decode = msgspec.json.Decoder().decode
-
-# Failures where the request cannot have reached the server: safe to retry anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-# Failures while writing: the server never saw a whole request, so it cannot have processed it.
-_PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
 
 
 class AttemptGate(Protocol):
@@ -288,7 +281,7 @@ class Transport:
                     stats.attempts += 1
                     stats._emit("request")
                     response, answer, body, problem = await self._exchange(
-                        request, _Attempt(), deadline, redact
+                        request, deadline, redact
                     )
                 else:
                     build = (
@@ -463,78 +456,13 @@ class Transport:
     async def _exchange(
         self,
         request: httpx.Request,
-        attempt: _Attempt,
         deadline: float | None,
         redact: Callable[[str], str],
     ) -> tuple[httpx.Response, bytes | None, Any, str]:
-        """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
-        used, and why), and any other status's body decoded with credentials scrubbed (so no
-        frame of the request path holds an echoed credential); or ``_Lost`` with what is known
-        of the request's fate.
-
-        Redirects are never followed, whatever the ``http_client`` says: following one would
-        hand the credential header and the message to another host. The attempt's deadline
-        starts when httpcore reports the first step on a connection (so the wait for a
-        pooled connection, which is ours and not the server's, does not count).
-        """
-        if self.http.is_closed:
-            # Nothing can leave: the caller closed the http_client it gave us.
-            raise _Lost(
-                RuntimeError("the http_client is closed"),
-                sent=False,
-                ambiguous=False,
-                reason="http_client closed",
-            )
-        scope = anyio.CancelScope()
-        request.extensions["trace"] = attempt.tracer(scope, deadline)
-        response: httpx.Response | None = None
-        try:
-            with scope:
-                response = await self.http.send(
-                    request, auth=self._auth, stream=True, follow_redirects=False
-                )
-                try:
-                    body = await read_capped(
-                        response,
-                        self.max_response_size
-                        if 200 <= response.status_code < 300
-                        else min(self.max_response_size, MAX_ERROR_BODY_SIZE),
-                        truncate=not 200 <= response.status_code < 300,
-                    )
-                finally:
-                    await response.aclose()
-        except httpx.DecodingError as exc:
-            # The server answered (so it processed the request) in an encoding that lies.
-            if response is not None:
-                if 200 <= response.status_code < 300:
-                    return response, None, None, f"the response body cannot be decoded ({exc})"
-                return response, None, None, ""
-            raise _Lost(exc, sent=True, ambiguous=True, reason="DecodingError") from exc
-        except httpx.TransportError as exc:
-            sent = not isinstance(exc, _NOT_SENT)
-            ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
-            raise _Lost(exc, sent=sent, ambiguous=ambiguous, reason=type(exc).__name__) from exc
-        except Exception as exc:
-            # What httpx, httpcore or the loop raise outside the TransportError family: a
-            # client closed with the request in flight, a client used from another event loop,
-            # a transport that breaks its contract. The fate is unknown unless httpcore's trace
-            # showed the request never reached a connection.
-            unknown = attempt.written or not attempt.traced
-            raise _Lost(exc, sent=unknown, ambiguous=unknown, reason=type(exc).__name__) from exc
-        if scope.cancelled_caught:
-            # The deadline struck: unknown fate once the whole request was written.
-            raise _Lost(
-                httpx.ReadTimeout(f"no complete response within {deadline:g}s"),
-                sent=attempt.started,
-                ambiguous=attempt.written,
-                reason="deadline",
-                timeout=True,
-            )
-        assert response is not None
-        if 200 <= response.status_code < 300:
-            too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
-            return response, body, None, "" if body is not None else too_big
-        return response, None, decode_error_body(body, redact), ""
+        """One attempt through the ``http_client`` (see ``_httpx.exchange``)."""
+        return await exchange(
+            self.http, request, self._auth, deadline, redact, self.max_response_size
+        )
 
 
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
@@ -601,35 +529,17 @@ def _noop() -> None:
     pass
 
 
-class _Attempt:
-    """What httpcore reported of one attempt, through its ``trace`` extension (transports
-    that are not httpcore's, e.g. ``httpx.MockTransport``, report nothing)."""
-
-    __slots__ = ("started", "traced", "written")
-
-    def __init__(self) -> None:
-        self.traced = False
-        """The transport reports through ``trace``."""
-        self.started = False
-        """The request started on a connection (its headers are being written)."""
-        self.written = False
-        """The whole request was written: from here on its fate is unknown."""
-
-    def tracer(
-        self, scope: anyio.CancelScope, deadline: float | None
-    ) -> Callable[[str, Any], Awaitable[None]]:
-        async def trace(event: str, info: Any) -> None:
-            if not self.traced:
-                # The first step on a connection (connecting, or writing on a pooled one).
-                self.traced = True
-                if deadline is not None:
-                    scope.deadline = anyio.current_time() + deadline
-            if not self.started and "send_request_headers" in event:
-                self.started = True
-            elif event.endswith("send_request_body.complete"):
-                self.written = True
-
-        return trace
+def aiohttp_backend() -> Any:
+    """``qlara_async._aiohttp``, or a ``ValidationError`` naming the extra that brings aiohttp."""
+    try:
+        return importlib.import_module("qlara_async._aiohttp")
+    except ImportError as exc:
+        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
+            raise
+        raise ValidationError(
+            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
+            field="http_backend",
+        ) from None
 
 
 def attempt_deadline(timeout: httpx.Timeout) -> float | None:
