@@ -39,9 +39,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Every benchmark, its tables written to benchmarks/RESULTS.md (about 10 minutes).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_limiter.py
-	$(BIN)/python benchmarks/bench_bulk_memory.py
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

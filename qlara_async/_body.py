@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import httpx
 
-__all__ = ["read_capped"]
+__all__ = ["read_capped", "undo_encodings"]
 
 
 async def read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes | None:
@@ -44,12 +44,26 @@ async def read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> 
                 chunks.append(chunk[: len(chunk) - (size - cap)])
                 break
             chunks.append(chunk)
-    data = b"".join(chunks)
-    codings = [
-        c.strip().lower()
-        for c in response.headers.get("content-encoding", "").split(",")
-        if c.strip() and c.strip().lower() != "identity"
-    ]
+    return undo_encodings(
+        b"".join(chunks), over, response.headers.get("content-encoding", ""), cap, truncate=truncate
+    )
+
+
+def undo_encodings(
+    data: bytes, over: bool, content_encoding: str, cap: int, *, truncate: bool
+) -> bytes | None:
+    """``data`` (the raw bytes read, ``over`` when the cap cut them) with each step of
+    ``content_encoding`` undone, bounded by ``cap`` (see ``read_capped``). Every backend ends
+    here, so a body is capped the same way whichever sent the request."""
+    codings = (
+        [
+            c.strip().lower()
+            for c in content_encoding.split(",")
+            if c.strip() and c.strip().lower() != "identity"
+        ]
+        if content_encoding
+        else []
+    )
     if over and (not truncate or codings):
         return None if not truncate else b""
     for coding in reversed(codings):

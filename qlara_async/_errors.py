@@ -38,6 +38,8 @@ class Where:
 
 
 __all__ = [
+    "AttemptLost",
+    "Unbuildable",
     "clip",
     "connection_error",
     "cooldown_error",
@@ -168,3 +170,31 @@ def cooldown_error(
     )
     error.attempts = attempts
     return error
+
+
+class Unbuildable(Exception):
+    """The request cannot be built from its parts (internal: turned into ``ValidationError``)."""
+
+
+class AttemptLost(Exception):
+    """An attempt that got no usable response (internal: turned into ``APIConnectionError``).
+
+    ``sent``: the request may have reached the server; ``ambiguous``: it may have been
+    processed (the whole request was written). Every backend raises this from its exchange.
+    """
+
+    def __init__(
+        self,
+        cause: BaseException,
+        *,
+        sent: bool,
+        ambiguous: bool,
+        reason: str,
+        timeout: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.cause = cause
+        self.sent = sent
+        self.ambiguous = ambiguous
+        self.reason = reason
+        self.timeout = timeout or isinstance(cause, httpx.TimeoutException)

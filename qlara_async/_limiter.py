@@ -88,7 +88,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 import anyio
-from anyio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
+from anyio.lowlevel import checkpoint
 
 from ._clock import AnyioClock, Clock
 from ._config import RateLimit
@@ -465,17 +465,17 @@ class _QueuedLimiter:
         and for the rule to allow a request; return its permit. Cancelling the wait consumes
         nothing and passes the turn on. A cooldown longer than ``max_pause`` raises
         :class:`CooldownTooLong`."""
-        await checkpoint_if_cancelled()
+        # The one scheduling point of the fast path, before anything is taken: a cancellation
+        # here consumes nothing. (A shielded yield after granting cost a cancel scope and a
+        # second check per request: a third of the library's own time per send.)
+        await checkpoint()
         queue = self._priority if priority else self._normal
         # A priority request may overtake ordinary waiters, never another priority one.
         head = self._head()
         free = head is None or (priority and not self._priority)
         if free and self._wait_time() <= 0.0:
-            permit = self._grant()
             self._acquired += 1
-            # Still a scheduling point, but a cancellation now would lose the permit.
-            await cancel_shielded_checkpoint()
-            return permit
+            return self._grant()
         waiter = _Waiter()
         queue.append(waiter)
         start = self._clock.now()

@@ -35,32 +35,32 @@ request may have been processed. Beyond that:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import random as _random
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 from urllib.parse import unquote
 
-import anyio
 import httpx
 import msgspec
 
-from ._body import read_capped
 from ._clock import Clock
 from ._config import RetryPolicy
 from ._constants import (
     DEFAULT_MAX_RESPONSE_SIZE,
-    MAX_ERROR_BODY_SIZE,
 )
+from ._errors import AttemptLost as _Lost
+from ._errors import Unbuildable as _Unbuildable
 from ._errors import (
     Where,
     clip,
     connection_error,
     cooldown_error,
-    decode_error_body,
     status_error,
 )
 from ._exceptions import (
@@ -68,6 +68,7 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
+from ._httpx import exchange
 from ._limiter import CooldownTooLong, Limiter
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -92,11 +93,6 @@ RequestEvent: TypeAlias = Literal["request", "retry", "throttle"]
 
 _json_decode = msgspec.json.Decoder().decode
 
-# Failures where the request cannot have reached the server: safe to retry anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-# Failures while writing: the server never saw a whole request, so it cannot have processed it.
-_PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
-
 
 class AttemptGate(Protocol):
     """A hook around every attempt, e.g. a bulk job's circuit breaker."""
@@ -109,6 +105,28 @@ class AttemptGate(Protocol):
         """``True``: the server answered (2xx, 4xx, 429); ``False``: a 5xx or no response;
         ``None``: the attempt was cancelled."""
         ...
+
+
+class Wire(Protocol):
+    """A backend other than httpx's client (``_aiohttp.AiohttpWire``): one attempt on the
+    wire, ending as ``Transport._exchange`` does."""
+
+    def bind(self, loop: object) -> None: ...
+
+    def reserve(self, connections: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        build: Callable[[], httpx.Request] | None,
+        timeout: httpx.Timeout,
+        deadline: float | None,
+        redact: Callable[[str], str],
+    ) -> tuple[Any, bytes | None, Any, str]: ...
 
 
 @dataclass(slots=True)
@@ -153,8 +171,11 @@ class Transport:
         random: Callable[[], float] | None = None,
         redact: Callable[[str], str] | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        wire: Wire | None = None,
     ) -> None:
         self.base_url = base_url
+        self.wire = wire
+        """The aiohttp backend, or ``None``: httpx's client sends."""
         # Fixed for the client's life: built once, not per request.
         self._headers = dict(headers)
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
@@ -168,6 +189,7 @@ class Transport:
         self.random = random or _random.random
         self._redact = redact or _unchanged
         self.max_response_size = max_response_size
+        self._urls: dict[str, httpx.URL] = {}
         self.closed = False
         """Set by the client's ``aclose()``: no new request may start."""
         self._loop: object = None
@@ -212,6 +234,8 @@ class Transport:
         loop = _current_loop()
         if loop is not self._loop:
             self._bind(loop, where)
+            if self.wire is not None:
+                self.wire.bind(loop)
         if self.closed:
             raise APIConnectionError(
                 f"{where}: the client is closed (use a new AsyncQlara, or send inside"
@@ -238,25 +262,47 @@ class Transport:
                 if isinstance(exc, CooldownTooLong):
                     raise cooldown_error(where, exc.remaining, policy, stats.attempts) from None
                 raise
-            attempt = _Attempt()
+            request: httpx.Request | None = None
             try:
-                # Built per attempt (an httpx.Request is consumed by sending) from the same bytes.
-                request = self._build(
-                    method,
-                    url,
-                    content=content,
-                    params=params,
-                    # An upload is rebuilt for every attempt (a file is rewound or reopened).
-                    files=files() if callable(files) else files,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                )
-                stats.attempts += 1
-                stats._emit("request")
-                response, answer, body, problem = await self._exchange(
-                    request, attempt, deadline, redact
-                )
+                if self.wire is None:
+                    # Built per attempt (an httpx.Request is consumed by sending) from the
+                    # same bytes.
+                    request = self._build(
+                        method,
+                        url,
+                        content=content,
+                        params=params,
+                        # An upload is rebuilt for every attempt (a file is rewound or reopened).
+                        files=files() if callable(files) else files,
+                        data=data,
+                        headers=headers,
+                        timeout=timeout,
+                    )
+                    stats.attempts += 1
+                    stats._emit("request")
+                    response, answer, body, problem = await self._exchange(
+                        request, deadline, redact
+                    )
+                else:
+                    build = (
+                        None
+                        if params is None and files is None and data is None
+                        else partial(
+                            self._build,
+                            method,
+                            url,
+                            content=content,
+                            params=params,
+                            files=files() if callable(files) else files,
+                            data=data,
+                            headers=headers,
+                        )
+                    )
+                    stats.attempts += 1
+                    stats._emit("request")
+                    response, answer, body, problem = await self.wire.exchange(
+                        method, url, content, build, timeout, deadline, redact
+                    )
             except _Unbuildable as bad:
                 permit.release(status=None, sent=False)
                 if gate is not None:
@@ -303,7 +349,11 @@ class Transport:
                 permit.release(status=status, headers=response.headers)
                 captured = _captured.get()
                 if captured is not None:
-                    captured.append(response)
+                    captured.append(
+                        response
+                        if isinstance(response, httpx.Response)
+                        else response.to_httpx(answer)
+                    )
                 stats.statuses.append(status)
                 if gate is not None:
                     gate.exit(status < 500)
@@ -369,11 +419,24 @@ class Transport:
             await self.clock.sleep(delay)
             priority = False
 
+    def reserve_connections(self, connections: int) -> None:
+        """Size the pool for ``connections`` sends at once (a bulk job's concurrency; the
+        aiohttp backend only: an httpx client's pool is fixed when it is made)."""
+        if self.wire is not None:
+            self.wire.reserve(connections)
+
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The httpx request; what httpx refuses to build (a URL too long, a query value it
         cannot encode) is bad input, raised before anything is sent."""
         try:
-            return self.http.build_request(method, url, **kwargs)
+            # A parsed URL is reused: parsing one was a tenth of a send's own time, and a
+            # bulk job posts to the same few paths.
+            parsed = self._urls.get(url)
+            if parsed is None:
+                parsed = httpx.URL(url)
+                if len(self._urls) < 256:
+                    self._urls[url] = parsed
+            return self.http.build_request(method, parsed, **kwargs)
         except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
             raise _Unbuildable(f"{type(exc).__name__}: {clip(str(exc), 200)}") from None
 
@@ -393,78 +456,13 @@ class Transport:
     async def _exchange(
         self,
         request: httpx.Request,
-        attempt: _Attempt,
         deadline: float | None,
         redact: Callable[[str], str],
     ) -> tuple[httpx.Response, bytes | None, Any, str]:
-        """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
-        used, and why), and any other status's body decoded with credentials scrubbed (so no
-        frame of the request path holds an echoed credential); or ``_Lost`` with what is known
-        of the request's fate.
-
-        Redirects are never followed, whatever the ``http_client`` says: following one would
-        hand the credential header and the message to another host. The attempt's deadline
-        starts when httpcore reports the first step on a connection (so the wait for a
-        pooled connection, which is ours and not the server's, does not count).
-        """
-        if self.http.is_closed:
-            # Nothing can leave: the caller closed the http_client it gave us.
-            raise _Lost(
-                RuntimeError("the http_client is closed"),
-                sent=False,
-                ambiguous=False,
-                reason="http_client closed",
-            )
-        scope = anyio.CancelScope()
-        request.extensions["trace"] = attempt.tracer(scope, deadline)
-        response: httpx.Response | None = None
-        try:
-            with scope:
-                response = await self.http.send(
-                    request, auth=self._auth, stream=True, follow_redirects=False
-                )
-                try:
-                    body = await read_capped(
-                        response,
-                        self.max_response_size
-                        if 200 <= response.status_code < 300
-                        else min(self.max_response_size, MAX_ERROR_BODY_SIZE),
-                        truncate=not 200 <= response.status_code < 300,
-                    )
-                finally:
-                    await response.aclose()
-        except httpx.DecodingError as exc:
-            # The server answered (so it processed the request) in an encoding that lies.
-            if response is not None:
-                if 200 <= response.status_code < 300:
-                    return response, None, None, f"the response body cannot be decoded ({exc})"
-                return response, None, None, ""
-            raise _Lost(exc, sent=True, ambiguous=True, reason="DecodingError") from exc
-        except httpx.TransportError as exc:
-            sent = not isinstance(exc, _NOT_SENT)
-            ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
-            raise _Lost(exc, sent=sent, ambiguous=ambiguous, reason=type(exc).__name__) from exc
-        except Exception as exc:
-            # What httpx, httpcore or the loop raise outside the TransportError family: a
-            # client closed with the request in flight, a client used from another event loop,
-            # a transport that breaks its contract. The fate is unknown unless httpcore's trace
-            # showed the request never reached a connection.
-            unknown = attempt.written or not attempt.traced
-            raise _Lost(exc, sent=unknown, ambiguous=unknown, reason=type(exc).__name__) from exc
-        if scope.cancelled_caught:
-            # The deadline struck: unknown fate once the whole request was written.
-            raise _Lost(
-                httpx.ReadTimeout(f"no complete response within {deadline:g}s"),
-                sent=attempt.started,
-                ambiguous=attempt.written,
-                reason="deadline",
-                timeout=True,
-            )
-        assert response is not None
-        if 200 <= response.status_code < 300:
-            too_big = f"the response body is larger than max_response_size ({self.max_response_size} bytes)"
-            return response, body, None, "" if body is not None else too_big
-        return response, None, decode_error_body(body, redact), ""
+        """One attempt through the ``http_client`` (see ``_httpx.exchange``)."""
+        return await exchange(
+            self.http, request, self._auth, deadline, redact, self.max_response_size
+        )
 
 
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
@@ -531,59 +529,17 @@ def _noop() -> None:
     pass
 
 
-class _Attempt:
-    """What httpcore reported of one attempt, through its ``trace`` extension (transports
-    that are not httpcore's, e.g. ``httpx.MockTransport``, report nothing)."""
-
-    __slots__ = ("started", "traced", "written")
-
-    def __init__(self) -> None:
-        self.traced = False
-        """The transport reports through ``trace``."""
-        self.started = False
-        """The request started on a connection (its headers are being written)."""
-        self.written = False
-        """The whole request was written: from here on its fate is unknown."""
-
-    def tracer(
-        self, scope: anyio.CancelScope, deadline: float | None
-    ) -> Callable[[str, Any], Awaitable[None]]:
-        async def trace(event: str, info: Any) -> None:
-            if not self.traced:
-                # The first step on a connection (connecting, or writing on a pooled one).
-                self.traced = True
-                if deadline is not None:
-                    scope.deadline = anyio.current_time() + deadline
-            if not self.started and "send_request_headers" in event:
-                self.started = True
-            elif event.endswith("send_request_body.complete"):
-                self.written = True
-
-        return trace
-
-
-class _Unbuildable(Exception):
-    """httpx refused to build the request (internal: turned into ``ValidationError``)."""
-
-
-class _Lost(Exception):
-    """An attempt that got no usable response (internal: turned into ``APIConnectionError``)."""
-
-    def __init__(
-        self,
-        cause: BaseException,
-        *,
-        sent: bool,
-        ambiguous: bool,
-        reason: str,
-        timeout: bool = False,
-    ) -> None:
-        super().__init__(reason)
-        self.cause = cause
-        self.sent = sent
-        self.ambiguous = ambiguous
-        self.reason = reason
-        self.timeout = timeout or isinstance(cause, httpx.TimeoutException)
+def aiohttp_backend() -> Any:
+    """``qlara_async._aiohttp``, or a ``ValidationError`` naming the extra that brings aiohttp."""
+    try:
+        return importlib.import_module("qlara_async._aiohttp")
+    except ImportError as exc:
+        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
+            raise
+        raise ValidationError(
+            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
+            field="http_backend",
+        ) from None
 
 
 def attempt_deadline(timeout: httpx.Timeout) -> float | None:
@@ -605,7 +561,7 @@ def _decode_success(
     content: bytes,
     decoder: Callable[[bytes], T] | None,
     where: Where,
-    request: httpx.Request,
+    request: httpx.Request | None,
 ) -> T | Any:
     if status == 204 or not content.strip():
         return None

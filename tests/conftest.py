@@ -27,3 +27,24 @@ settings.load_profile(
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run each ``@pytest.mark.anyio`` test on both backends."""
     return str(request.param)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("httpx", id="httpx"),
+        pytest.param("aiohttp", id="aiohttp"),
+    ]
+)
+def http_backend(request: pytest.FixtureRequest) -> str:
+    """Run a real-socket test on each HTTP backend (``AsyncQlara(http_backend=...)``).
+
+    Only tests over real sockets take it: ``httpx.MockTransport`` is httpx's own, and aiohttp
+    runs on asyncio only (a trio run of an aiohttp test is skipped).
+    """
+    if (
+        request.param == "aiohttp"
+        and "anyio_backend" in request.fixturenames
+        and request.getfixturevalue("anyio_backend") == "trio"
+    ):
+        pytest.skip("aiohttp runs on asyncio only")
+    return str(request.param)

@@ -30,8 +30,8 @@ def url(sim: Simulator) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client(url: str) -> AsyncIterator[AsyncQlara]:
-    async with AsyncQlara(api_key=KEY, base_url=url) as c:
+async def client(url: str, http_backend: str) -> AsyncIterator[AsyncQlara]:
+    async with AsyncQlara(api_key=KEY, base_url=url, http_backend=http_backend) as c:
         yield c
 
 

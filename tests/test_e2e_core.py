@@ -75,14 +75,19 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def test_retry_schedule_over_real_http() -> None:
+async def test_retry_schedule_over_real_http(http_backend: str) -> None:
     """503, 500, 429 (Retry-After 1), 502, 200: four retries on the documented schedule, and five
     identical bodies on the wire with one messageId."""
     app = ScriptedApp(503, 500, (429, {"Retry-After": "1"}), 502, 200)
     clock = ManualClock()
     with run_in_thread(app) as url:
         async with AsyncQlara(
-            api_key="k", base_url=url, clock=clock, random=lambda: 0.5, rate_limit=None
+            api_key="k",
+            base_url=url,
+            clock=clock,
+            random=lambda: 0.5,
+            rate_limit=None,
+            http_backend=http_backend,
         ) as client:
             result = await client.sms.send(
                 destination="+393201234567", sender="MyBrand", body="Ciao"
@@ -106,11 +111,15 @@ async def test_retry_schedule_over_real_http() -> None:
         pytest.param(422, UnprocessableEntityError, id="422"),
     ],
 )
-async def test_final_status_one_request_over_real_http(status: int, error: type[Exception]) -> None:
+async def test_final_status_one_request_over_real_http(
+    status: int, error: type[Exception], http_backend: str
+) -> None:
     """A final 4xx reaches the server exactly once."""
     app = ScriptedApp(status)
     with run_in_thread(app) as url:
-        async with AsyncQlara(api_key="k", base_url=url, clock=ManualClock()) as client:
+        async with AsyncQlara(
+            api_key="k", base_url=url, clock=ManualClock(), http_backend=http_backend
+        ) as client:
             with pytest.raises(error):
                 await client.sms.send(destination="+393201234567", sender="MyBrand", body="Ciao")
     assert len(app.bodies) == 1
@@ -136,13 +145,17 @@ class DropFirstAnswer:
         raise SimulatedDisconnect("drop")
 
 
-async def test_dropped_connection_retried_and_processed_once() -> None:
+async def test_dropped_connection_retried_and_processed_once(http_backend: str) -> None:
     """The answer is lost after processing; the retry carries the same messageId and the
     simulator's de-duplication processes the message once."""
     sim = Simulator(api_keys=("k",))
     with run_in_thread(DropFirstAnswer(sim)) as url:  # type: ignore[arg-type]
         async with AsyncQlara(
-            api_key="k", base_url=url, clock=ManualClock(), rate_limit=RateLimit.PRODUCTION
+            api_key="k",
+            base_url=url,
+            clock=ManualClock(),
+            rate_limit=RateLimit.PRODUCTION,
+            http_backend=http_backend,
         ) as client:
             result = await client.sms.send(
                 destination="+393201234567", sender="MyBrand", body="Ciao"

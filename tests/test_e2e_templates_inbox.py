@@ -43,8 +43,8 @@ def url(sim: Simulator) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client(url: str) -> AsyncIterator[AsyncQlara]:
-    async with AsyncQlara(api_key="k", base_url=url) as client:
+async def client(url: str, http_backend: str) -> AsyncIterator[AsyncQlara]:
+    async with AsyncQlara(api_key="k", base_url=url, http_backend=http_backend) as client:
         yield client
 
 

@@ -39,8 +39,10 @@ def url(sim: Simulator) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client(url: str, clock: ManualClock) -> AsyncIterator[AsyncQlara]:
-    async with AsyncQlara(api_key="test-key", base_url=url, clock=clock) as qlara:
+async def client(url: str, clock: ManualClock, http_backend: str) -> AsyncIterator[AsyncQlara]:
+    async with AsyncQlara(
+        api_key="test-key", base_url=url, clock=clock, http_backend=http_backend
+    ) as qlara:
         yield qlara
 
 

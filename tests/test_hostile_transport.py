@@ -385,13 +385,16 @@ def raw_server(request: pytest.FixtureRequest) -> Iterator[_RawServer]:
 
 
 @pytest.mark.parametrize("raw_server", ["trickle"], indirect=True)
-async def test_a_trickling_response_is_bounded_by_the_deadline(raw_server: _RawServer) -> None:
+async def test_a_trickling_response_is_bounded_by_the_deadline(
+    http_backend: str, raw_server: _RawServer
+) -> None:
     """23. A response that sends a byte every 0.2 s never trips a 0.5 s read timeout; the
     per-attempt deadline ends it, as an ambiguous timeout (the request was written)."""
     async with AsyncQlara(
         api_key="k",
         base_url=raw_server.url,
         rate_limit=None,
+        http_backend=http_backend,
         timeout=0.5,
         retry_policy=RetryPolicy(max_retries=0),
     ) as client:
@@ -402,7 +405,9 @@ async def test_a_trickling_response_is_bounded_by_the_deadline(raw_server: _RawS
 
 
 @pytest.mark.parametrize("raw_server", ["bomb"], indirect=True)
-async def test_a_compression_bomb_is_refused_without_inflating_it(raw_server: _RawServer) -> None:
+async def test_a_compression_bomb_is_refused_without_inflating_it(
+    http_backend: str, raw_server: _RawServer
+) -> None:
     """A 200 of 64 MiB of zeros gzipped twice (a few kB on the wire) stops at the size cap:
     each decoding step is bounded, instead of httpx inflating all of it first (1.9 GB RSS
     for a 1.7 kB body in the hostile review)."""
@@ -410,6 +415,7 @@ async def test_a_compression_bomb_is_refused_without_inflating_it(raw_server: _R
         api_key="k",
         base_url=raw_server.url,
         rate_limit=None,
+        http_backend=http_backend,
         max_response_size=1 << 20,
         retry_policy=RetryPolicy(max_retries=0),
     ) as client:
@@ -418,13 +424,18 @@ async def test_a_compression_bomb_is_refused_without_inflating_it(raw_server: _R
 
 
 @pytest.mark.parametrize("raw_server", ["hang"], indirect=True)
-def test_two_event_loops_at_once_are_refused_not_hung(raw_server: _RawServer) -> None:
+def test_two_event_loops_at_once_are_refused_not_hung(
+    http_backend: str, raw_server: _RawServer
+) -> None:
     """A client in use on one loop (thread) and called from another loop at the same time got
     every call stuck on the first loop's limiter; now the second loop gets a clear error."""
     import asyncio
 
     client = AsyncQlara(
-        api_key="k", base_url=raw_server.url, retry_policy=RetryPolicy(max_retries=0)
+        api_key="k",
+        base_url=raw_server.url,
+        retry_policy=RetryPolicy(max_retries=0),
+        http_backend=http_backend,
     )
     first: list[BaseException] = []
 
@@ -446,13 +457,16 @@ def test_two_event_loops_at_once_are_refused_not_hung(raw_server: _RawServer) ->
     thread.join(10)
     assert not thread.is_alive()
     assert len(first) == 1 and isinstance(first[0], APIConnectionError)
+    asyncio.run(client.aclose())
 
 
 @pytest.mark.parametrize("raw_server", ["hang"], indirect=True)
-async def test_aclose_with_a_send_in_flight(raw_server: _RawServer) -> None:
+async def test_aclose_with_a_send_in_flight(raw_server: _RawServer, http_backend: str) -> None:
     """3. Closing the client under a send in flight gives that caller an ambiguous
     APIConnectionError (the server may have the message), and later calls a clear error."""
-    client = AsyncQlara(api_key="k", base_url=raw_server.url, rate_limit=None)
+    client = AsyncQlara(
+        api_key="k", base_url=raw_server.url, rate_limit=None, http_backend=http_backend
+    )
     errors: list[BaseException] = []
 
     async def send() -> None:

@@ -244,6 +244,8 @@ class Engine:
             self.journal_path or "none",
             "" if journal is None or journal.new else ", resuming",
         )
+        # Every sender gets a connection of its own (the aiohttp backend's pool grows to fit).
+        self.api.transport.reserve_connections(self.senders)
         work_send, work_recv = anyio.create_memory_object_stream[_Item](self.buffer)
         async with anyio.create_task_group() as tg:
             if journal is not None:

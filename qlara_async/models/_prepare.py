@@ -8,7 +8,7 @@ message once.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -85,7 +85,13 @@ def _bad_text(value: object, path: str) -> str | None:
 
 
 def _new_uuid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` gives, at a third of its
+    cost (no ``UUID`` object): one is made for every message a bulk job sends."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class PreparedMessage(NamedTuple):

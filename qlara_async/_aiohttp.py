@@ -1,0 +1,334 @@
+"""The aiohttp backend (``AsyncQlara(http_backend="aiohttp")``, the ``fast`` extra).
+
+httpx's client layer costs more per request than the rest of the library together, and its
+pool assignment grows with the number of requests in flight (encode/httpx#3215). This backend
+sends on aiohttp's connection pool directly; everything above the wire stays the transport's
+(limiter, retries, ``messageId``, error mapping, redaction, decoding), so both backends behave
+the same. Only ``Wire.exchange`` differs, and it ends the way ``Transport._exchange`` does: a
+response with its body read under the same caps, or an ``AttemptLost`` that says whether the
+request may have reached and been processed by the server.
+
+What maps to what (the httpx path's terms in brackets):
+
+* refused, unreachable, DNS failure, TLS failure before sending (``ConnectError``), a
+  connect or pool timeout (``ConnectTimeout``/``PoolTimeout``): not sent, safe to retry;
+* a read timeout or the attempt's deadline (``ReadTimeout``), a reset or a server that hung up
+  (``RemoteProtocolError``/``ReadError``), a malformed status line or headers, a truncated or
+  malformed body (``ClientPayloadError``): the request may have been processed (ambiguous).
+  aiohttp does not say cheaply whether the whole request was written, so a failure after the
+  connection was made is always counted ambiguous (the safe side: a non-idempotent call is not
+  retried on it; a send is, under its one ``messageId``).
+
+Deadlines: aiohttp's ``total`` timeout bounds each attempt (the largest of the connect, read
+and write timeouts, as on the httpx path). It includes a wait for a pooled connection, which
+the pool's size (at least the bulk job's concurrency, see ``reserve``) keeps short.
+
+aiohttp runs on asyncio only: a client with this backend refuses trio when it is built (and on
+its first request, when it was built outside any event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import httpx
+from aiohttp.payload import BytesPayload
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._body import undo_encodings
+from ._constants import MAX_ERROR_BODY_SIZE
+from ._errors import AttemptLost, decode_error_body
+from ._exceptions import ValidationError
+
+__all__ = ["AiohttpWire", "Head", "refuse_trio"]
+
+# Headers httpx puts on a request it built that aiohttp sets itself from the bytes it sends.
+_DROPPED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_CHUNK = 65536
+
+
+def refuse_trio() -> None:
+    """``ValidationError`` when called under trio: aiohttp needs an asyncio event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is not None:
+            try:
+                trio.lowlevel.current_trio_token()
+            except RuntimeError:
+                return
+            raise ValidationError(
+                "http_backend='aiohttp' runs on asyncio only; under trio use the default"
+                " http_backend='httpx'",
+                field="http_backend",
+            ) from None
+
+
+class Head:
+    """A 2xx response as the transport needs it: status and headers (case-insensitive).
+    Building an ``httpx.Response`` for every success would cost what this backend saves; one
+    is made only when asked for (``capture_responses``, ``with_raw_response``)."""
+
+    __slots__ = ("_method", "_url", "headers", "status_code")
+
+    def __init__(self, status: int, headers: CIMultiDictProxy[str], method: str, url: str) -> None:
+        self.status_code = status
+        self.headers = headers
+        self._method = method
+        self._url = url
+
+    def to_httpx(self, content: bytes | None) -> httpx.Response:
+        """The same response as an ``httpx.Response`` holding the decoded body."""
+        return _to_httpx(self.status_code, self.headers, content, self._method, self._url)
+
+
+def _to_httpx(
+    status: int, headers: CIMultiDictProxy[str], content: bytes | None, method: str, url: str
+) -> httpx.Response:
+    # The body is already decoded: its Content-Encoding and length would make httpx decode
+    # it again.
+    kept = [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding",)]
+    kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
+    return httpx.Response(
+        status, headers=kept, content=content or b"", request=httpx.Request(method, url)
+    )
+
+
+class AiohttpWire:
+    """One client's aiohttp session: made on the event loop that first uses it."""
+
+    def __init__(
+        self,
+        *,
+        headers: Mapping[str, str],
+        credential: Callable[[], tuple[str, str]],
+        timeout: httpx.Timeout,
+        deadline: float | None,
+        max_response_size: int,
+        max_connections: int,
+    ) -> None:
+        self._headers = dict(headers)
+        self._credential = credential
+        self._default_timeout = timeout
+        self._default_client_timeout = _client_timeout(timeout, deadline)
+        self._max_response_size = max_response_size
+        self._error_cap = min(max_response_size, MAX_ERROR_BODY_SIZE)
+        self._limit = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The open session, if one was made (tests check keep-alive through its connector)."""
+        return self._session
+
+    def bind(self, loop: object) -> None:
+        """A new event loop uses the client: the next request opens a session on it."""
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            raise ValidationError(
+                "http_backend='aiohttp' runs on asyncio only; under trio use the default"
+                " http_backend='httpx'",
+                field="http_backend",
+            )
+        _abandon(self._session)
+        self._session = None
+
+    def reserve(self, connections: int) -> None:
+        """Let the pool hold at least ``connections`` (a bulk job's concurrency), so no send
+        waits for a connection another has."""
+        if connections <= self._limit:
+            return
+        self._limit = connections
+        if self._session is not None:
+            # aiohttp has no public setter for a live connector's limit; its ``_limit`` is
+            # what every acquire reads.
+            connector = self._session.connector
+            if connector is not None and hasattr(connector, "_limit"):
+                connector._limit = connections
+
+    def _open(self) -> aiohttp.ClientSession:
+        name, value = self._credential()
+        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ttl_dns_cache=300)
+        # The credential goes into the session's default headers: no frame of ours holds a
+        # headers dict with it, as on the httpx path (its repr shows no headers).
+        session = aiohttp.ClientSession(
+            connector=connector,
+            headers={**self._headers, name: value},
+            # Bodies are decoded here, bounded (see _body): aiohttp's own decoding is not.
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=self._default_client_timeout,
+            raise_for_status=False,
+        )
+        name = value = ""
+        self._session = session
+        return session
+
+    async def aclose(self) -> None:
+        """Close the session's connections (best effort, as for the httpx client)."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        if (
+            session.connector is not None
+            and session.connector._loop is not asyncio.get_running_loop()
+        ):
+            _abandon(session)
+        else:
+            await session.close()
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        build: Callable[[], httpx.Request] | None,
+        timeout: httpx.Timeout,
+        deadline: float | None,
+        redact: Callable[[str], str],
+    ) -> tuple[Head | httpx.Response, bytes | None, Any, str]:
+        """One attempt, as ``Transport._exchange``: the response, a 2xx's body (``None`` when
+        it cannot be used, and why), any other status's body decoded and scrubbed; or
+        ``AttemptLost``. ``build`` makes the request with httpx (a query, a form, an upload:
+        the calls off the hot path) and its bytes are sent as they are."""
+        session = self._session
+        if session is None:
+            session = self._open()
+        elif session.closed:
+            raise AttemptLost(
+                RuntimeError("the HTTP session is closed"),
+                sent=False,
+                ambiguous=False,
+                reason="session closed",
+            )
+        headers: Any = None
+        target: str | URL = url
+        data: Any = None
+        if build is not None:
+            request = build()  # Unbuildable (bad input) goes up as it is
+            data = request.read()
+            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED]
+            target = URL(str(request.url), encoded=True)
+        elif content is not None:
+            # The payload made directly, with its Content-Type: aiohttp's payload registry
+            # lookup and a per-request headers merge were a tenth of this backend's own time.
+            data = BytesPayload(content, content_type="application/json")
+        client_timeout = (
+            self._default_client_timeout
+            if timeout is self._default_timeout
+            else _client_timeout(timeout, deadline)
+        )
+        try:
+            async with session.request(
+                method,
+                target,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=client_timeout,
+            ) as response:
+                status = response.status
+                ok = 200 <= status < 300
+                try:
+                    body = await self._read(response, ok)
+                except httpx.DecodingError as exc:
+                    # The server answered in an encoding that lies: processed, but unusable.
+                    problem = f"the response body cannot be decoded ({exc})" if ok else ""
+                    return self._response(response, None, method, url), None, None, problem
+        except AttemptLost:
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise AttemptLost(exc, sent=False, ambiguous=False, reason="ConnectTimeout") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise AttemptLost(exc, sent=False, ambiguous=False, reason="ConnectError") from exc
+        except aiohttp.InvalidURL as exc:
+            raise AttemptLost(exc, sent=False, ambiguous=False, reason="InvalidURL") from exc
+        except asyncio.TimeoutError as exc:
+            # sock_read or the attempt's deadline: the request was on its way or written.
+            raise AttemptLost(
+                exc if str(exc) else TimeoutError(f"no complete response within {deadline:g}s"),
+                sent=True,
+                ambiguous=True,
+                reason="ReadTimeout",
+                timeout=True,
+            ) from exc
+        except Exception as exc:
+            # Reset, hung up, a malformed status line or headers (aiohttp's
+            # ClientResponseError), a body cut short or malformed (ClientPayloadError), or a
+            # session closed under the request: the server may have processed it.
+            raise AttemptLost(exc, sent=True, ambiguous=True, reason=type(exc).__name__) from exc
+        if ok:
+            if body is None:
+                too_big = f"the response body is larger than max_response_size ({self._max_response_size} bytes)"
+                return Head(status, response.headers, method, url), None, None, too_big
+            return Head(status, response.headers, method, url), body, None, ""
+        return (
+            self._response(response, body, method, url),
+            None,
+            decode_error_body(body, redact),
+            "",
+        )
+
+    def _response(
+        self,
+        response: aiohttp.ClientResponse,
+        body: bytes | None,
+        method: str,
+        url: str,
+    ) -> Head | httpx.Response:
+        if 200 <= response.status < 300:
+            return Head(response.status, response.headers, method, url)
+        return _to_httpx(response.status, response.headers, body, method, url)
+
+    async def _read(self, response: aiohttp.ClientResponse, ok: bool) -> bytes | None:
+        """The body, decoded and capped exactly as ``read_capped`` does on the httpx path."""
+        cap = self._max_response_size if ok else self._error_cap
+        encoding = response.headers.get("Content-Encoding", "")
+        declared = response.content_length
+        if declared is not None and declared <= cap:
+            # The common case: one read of a body of known, acceptable size.
+            return undo_encodings(await response.read(), False, encoding, cap, truncate=not ok)
+        if ok and declared is not None:
+            response.close()  # not read: the connection cannot be reused
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        over = False
+        stream = response.content
+        while True:
+            chunk = await stream.read(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > cap:
+                over = True
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                response.close()
+                break
+            chunks.append(chunk)
+        return undo_encodings(b"".join(chunks), over, encoding, cap, truncate=not ok)
+
+
+def _abandon(session: aiohttp.ClientSession | None) -> None:
+    """Close a session whose event loop has ended: its sockets belong to that loop, so they
+    can only be dropped, synchronously (aiohttp's ``close()`` would need the old loop)."""
+    if session is None or session.closed or session.connector is None:
+        return
+    try:
+        session.connector._close()
+    except Exception:  # best effort, as any close: the loop that owned them is gone
+        pass
+
+
+def _client_timeout(timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
+    connect = timeout.connect
+    if connect is not None and timeout.pool is not None:
+        connect += timeout.pool
+    return aiohttp.ClientTimeout(
+        total=deadline, connect=connect, sock_connect=timeout.connect, sock_read=timeout.read
+    )

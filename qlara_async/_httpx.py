@@ -1,0 +1,142 @@
+"""The httpx backend's one attempt on the wire (the default; ``Transport`` calls it).
+
+It turns whatever comes out of httpx (its ``TransportError`` family, a ``DecodingError`` from a
+lying ``Content-Encoding``, a ``RuntimeError`` from a client closed under a request or used
+from another event loop) into a response or an ``AttemptLost`` that says whether the request
+may have been processed; ``_aiohttp`` is the same for aiohttp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from ._body import read_capped
+from ._constants import MAX_ERROR_BODY_SIZE
+from ._errors import AttemptLost as _Lost
+from ._errors import decode_error_body
+
+__all__ = ["NoCookies", "exchange"]
+
+# Failures where the request cannot have reached the server: safe to retry anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# Failures while writing: the server never saw a whole request, so it cannot have processed it.
+_PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
+
+
+async def exchange(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    auth: httpx.Auth,
+    deadline: float | None,
+    redact: Callable[[str], str],
+    max_response_size: int,
+) -> tuple[httpx.Response, bytes | None, Any, str]:
+    """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
+    used, and why), and any other status's body decoded with credentials scrubbed (so no
+    frame of the request path holds an echoed credential); or ``_Lost`` with what is known
+    of the request's fate.
+
+    Redirects are never followed, whatever the ``http_client`` says: following one would
+    hand the credential header and the message to another host. The attempt's deadline
+    starts when httpcore reports the first step on a connection (so the wait for a
+    pooled connection, which is ours and not the server's, does not count).
+    """
+    if http.is_closed:
+        # Nothing can leave: the caller closed the http_client it gave us.
+        raise _Lost(
+            RuntimeError("the http_client is closed"),
+            sent=False,
+            ambiguous=False,
+            reason="http_client closed",
+        )
+    attempt = _Attempt()
+    scope = anyio.CancelScope()
+    request.extensions["trace"] = attempt.tracer(scope, deadline)
+    response: httpx.Response | None = None
+    try:
+        with scope:
+            response = await http.send(request, auth=auth, stream=True, follow_redirects=False)
+            try:
+                body = await read_capped(
+                    response,
+                    max_response_size
+                    if 200 <= response.status_code < 300
+                    else min(max_response_size, MAX_ERROR_BODY_SIZE),
+                    truncate=not 200 <= response.status_code < 300,
+                )
+            finally:
+                await response.aclose()
+    except httpx.DecodingError as exc:
+        # The server answered (so it processed the request) in an encoding that lies.
+        if response is not None:
+            if 200 <= response.status_code < 300:
+                return response, None, None, f"the response body cannot be decoded ({exc})"
+            return response, None, None, ""
+        raise _Lost(exc, sent=True, ambiguous=True, reason="DecodingError") from exc
+    except httpx.TransportError as exc:
+        sent = not isinstance(exc, _NOT_SENT)
+        ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
+        raise _Lost(exc, sent=sent, ambiguous=ambiguous, reason=type(exc).__name__) from exc
+    except Exception as exc:
+        # What httpx, httpcore or the loop raise outside the TransportError family: a
+        # client closed with the request in flight, a client used from another event loop,
+        # a transport that breaks its contract. The fate is unknown unless httpcore's trace
+        # showed the request never reached a connection.
+        unknown = attempt.written or not attempt.traced
+        raise _Lost(exc, sent=unknown, ambiguous=unknown, reason=type(exc).__name__) from exc
+    if scope.cancelled_caught:
+        # The deadline struck: unknown fate once the whole request was written.
+        raise _Lost(
+            httpx.ReadTimeout(f"no complete response within {deadline:g}s"),
+            sent=attempt.started,
+            ambiguous=attempt.written,
+            reason="deadline",
+            timeout=True,
+        )
+    assert response is not None
+    if 200 <= response.status_code < 300:
+        too_big = f"the response body is larger than max_response_size ({max_response_size} bytes)"
+        return response, body, None, "" if body is not None else too_big
+    return response, None, decode_error_body(body, redact), ""
+
+
+class _Attempt:
+    """What httpcore reported of one attempt, through its ``trace`` extension (transports
+    that are not httpcore's, e.g. ``httpx.MockTransport``, report nothing)."""
+
+    __slots__ = ("started", "traced", "written")
+
+    def __init__(self) -> None:
+        self.traced = False
+        """The transport reports through ``trace``."""
+        self.started = False
+        """The request started on a connection (its headers are being written)."""
+        self.written = False
+        """The whole request was written: from here on its fate is unknown."""
+
+    def tracer(
+        self, scope: anyio.CancelScope, deadline: float | None
+    ) -> Callable[[str, Any], Awaitable[None]]:
+        async def trace(event: str, info: Any) -> None:
+            if not self.traced:
+                # The first step on a connection (connecting, or writing on a pooled one).
+                self.traced = True
+                if deadline is not None:
+                    scope.deadline = anyio.current_time() + deadline
+            if not self.started and "send_request_headers" in event:
+                self.started = True
+            elif event.endswith("send_request_body.complete"):
+                self.written = True
+
+        return trace
+
+
+class NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing (the client's own httpx pool: the API sets no cookie that matters, and parsing every response's was a fifth of httpx's time per send)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
