@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from ._errors import RedisConfigMismatchError, RedisLimiterError, RedisUnavailableError
 from ._limiter import RedisLimiter
+from ._shards import ShardedJob
 
 __all__ = [
     "RedisConfigMismatchError",
     "RedisLimiter",
     "RedisLimiterError",
     "RedisUnavailableError",
+    "ShardedJob",
 ]

