@@ -124,6 +124,16 @@ class _RedisPermit:
 _Report = tuple[str, str, int, int, int, bool]
 
 
+class _GrantWaiter(_Waiter):
+    """A waiter that may be handed a permit by the head's reservation."""
+
+    __slots__ = ("permit",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.permit: _RedisPermit | None = None
+
+
 class RedisLimiter:
     """A rate limit shared by every process that uses the same Redis and ``key``.
 
@@ -303,7 +313,9 @@ class RedisLimiter:
                     ) from None
                 if self.on_unavailable == "fail" or self._clock.now() >= deadline:
                     raise self._unavailable(exc) from None
-                log.warning("Redis unavailable (%s); retrying", type(exc).__name__)
+                # Once per outage at WARNING; the retries themselves at DEBUG.
+                level = logging.DEBUG if backoff > 0.05 else logging.WARNING
+                log.log(level, "Redis unavailable (%s); retrying", type(exc).__name__)
                 await self._clock.sleep(backoff)
                 backoff = min(1.0, backoff * 2)
                 continue
@@ -369,7 +381,7 @@ class RedisLimiter:
             raise RedisLimiterError("the limiter is closed", url=self._safe_url)
         self._connect()
         self._start()
-        waiter = _Waiter()
+        waiter = _GrantWaiter()
         queue = self._priority if priority else self._normal
         queue.append(waiter)
         start = self._clock.now()
@@ -379,6 +391,10 @@ class RedisLimiter:
                 remaining = self._paused_until - self._clock.now()
                 if remaining > max_pause:
                     raise CooldownTooLong(remaining)
+                if waiter.permit is not None:
+                    # Granted by a reservation the head made for several of us.
+                    self._count_wait(start)
+                    return waiter.permit
                 if self._head() is not waiter:
                     waited = True
                     await waiter.park()
@@ -394,6 +410,7 @@ class RedisLimiter:
                             int(self._registered),
                             math.ceil(self.poll_interval * _US),
                             math.ceil(max(0.05, 10 * self.poll_interval) * _US),
+                            self.waiting,
                         ],
                     )
                 kind = reply[0]
@@ -408,16 +425,25 @@ class RedisLimiter:
                 if kind == "ok":
                     self._epoch = reply[2]
                     self.workers_seen = int(reply[3])
+                    granted = int(reply[4])
+                    before = int(reply[1])
                     queue.popleft()
-                    self._in_flight += 1
-                    self._acquired += 1
+                    self._in_flight += granted
+                    self._acquired += granted
+                    # The rest of the grant goes to the next in line, in order.
+                    for _ in range(granted - 1):
+                        nxt = self._head()
+                        if nxt is None:  # they left meanwhile: give the slot back
+                            self._finished((self._worker, self._epoch, before, _UNSENT, -1, True))
+                            continue
+                        (self._priority if self._priority else self._normal).popleft()
+                        assert isinstance(nxt, _GrantWaiter)
+                        nxt.permit = _RedisPermit(self, self._worker, self._epoch, before, True)
+                        nxt.wake()
                     if waited:
-                        elapsed = self._clock.now() - start
-                        self._waited += 1
-                        self._total_wait += elapsed
-                        self._max_wait = max(self._max_wait, elapsed)
+                        self._count_wait(start)
                     self._kick()
-                    return _RedisPermit(self, self._worker, self._epoch, int(reply[1]), True)
+                    return _RedisPermit(self, self._worker, self._epoch, before, True)
                 wait_us, paused_us = int(reply[1]), int(reply[2])
                 self._epoch = reply[3]
                 self.workers_seen = int(reply[4])
@@ -432,11 +458,26 @@ class RedisLimiter:
                 await waiter.sleep(self._clock, min(wait, 1.0))
         except BaseException:
             waiter.cancelled = True
+            if waiter.permit is not None:
+                waiter.permit.release(status=None, sent=False)
             if self._head() is None and not priority:
                 self._leave = max(self._leave, 1)  # give our place in the shared queue back
                 self._poke()
             self._kick()
             raise
+
+    @property
+    def waiting(self) -> int:
+        """Tasks of this process waiting in ``acquire()``."""
+        return sum(not w.cancelled for w in self._priority) + sum(
+            not w.cancelled for w in self._normal
+        )
+
+    def _count_wait(self, start: float) -> None:
+        elapsed = self._clock.now() - start
+        self._waited += 1
+        self._total_wait += elapsed
+        self._max_wait = max(self._max_wait, elapsed)
 
     def _finished(self, report: _Report) -> None:
         self._released += 1

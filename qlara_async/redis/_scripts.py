@@ -121,8 +121,9 @@ local function save()
 end
 """
 
-# ARGV[9] priority (0/1), ARGV[10] registered (0/1), ARGV[11] poll_us, ARGV[12] slack_us
-# Reply: {'ok', completed_before, epoch, workers}
+# ARGV[9] priority (0/1), ARGV[10] registered (0/1), ARGV[11] poll_us, ARGV[12] slack_us,
+# ARGV[13] want (requests this worker has waiting, >= 1)
+# Reply: {'ok', completed_before, epoch, workers, granted}
 #        {'wait', wait_us (-1: only a completion helps), paused_remaining_us, epoch, workers}
 #        {'reaped', epoch}   the worker's lease ran out: take a new id and ask again
 #        {'cfg', stored_cfg} another worker uses other windows on this key
@@ -131,6 +132,7 @@ RESERVE: Final = (
     + r"""
 local priority, registered = ARGV[9] == '1', ARGV[10] == '1'
 local poll_us, slack_us = tonumber(ARGV[11]), tonumber(ARGV[12])
+local want = tonumber(ARGV[13])
 if not redis.call('ZSCORE', workers, worker) then
     if registered and not restarted then
         save()
@@ -157,10 +159,12 @@ end
 -- the conservative bucket.
 local flying = in_flight()
 local wait = 0
+local counts = {}
 if now < paused then wait = paused - now end
 for i = 1, #limits do
     local floor = '(' .. (now - spans[i])
     local count = redis.call('ZCOUNT', comps, floor, '+inf')
+    counts[i] = count
     local excess = count + flying + 1 - limits[i]
     if excess > 0 then
         if excess > count then
@@ -197,12 +201,17 @@ if wait > 0 or not is_head then
     return {'wait', reply, math.max(0, paused - now), epoch, nworkers}
 end
 
-redis.call('HINCRBY', inflight, worker, 1)
+-- Up to ``want`` at once (this worker's queue): as many as every window and the bucket allow
+-- with all of them in flight. One round trip for a burst, and still first come, first served.
+local room = math.min(want, math.floor(capacity - debt - flying + 1e-9))
+for i = 1, #limits do room = math.min(room, limits[i] - counts[i] - flying) end
+if room < 1 then room = 1 end
+redis.call('HINCRBY', inflight, worker, room)
 redis.call('ZREM', queue, worker)
 redis.call('HDEL', qdead, worker)
 local lost_now = redis.call('ZCOUNT', lost, '(' .. now, '+inf')
 save()
-return {'ok', ncomp - lost_now, epoch, nworkers}
+return {'ok', ncomp - lost_now, epoch, nworkers, room}
 """
 )
 
