@@ -21,6 +21,7 @@ from qlara_async._limiter import CooldownTooLong
 from qlara_async.redis import (
     RedisConfigMismatchError,
     RedisLimiter,
+    RedisLimiterError,
     RedisUnavailableError,
 )
 from qlara_async.redis.testing import RedisServer, find_redis_server, redis_server
@@ -325,3 +326,15 @@ async def test_two_clients_share_the_limit_with_no_429(
     report = sim.arrival_report()
     assert report.admitted == 60
     assert report.rate_limited == 0
+
+
+def test_under_trio_the_limiter_says_it_needs_asyncio(server: RedisServer, key: str) -> None:
+    import trio
+
+    limiter = RedisLimiter(server.url, RateLimit((5, 1.0)), key=key)
+
+    async def main() -> None:
+        with pytest.raises(RedisLimiterError, match="asyncio only"):
+            await limiter.acquire()
+
+    trio.run(main)

@@ -36,12 +36,17 @@ def test_shards_cover_the_input_once() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"job": "a{b}"}, "job"), ({"shards": 0}, "shards"), ({"lease": -1}, "lease")],
+    [
+        ({"url": "http://x"}, "url"),
+        ({"job": "a{b}"}, "job"),
+        ({"shards": 0}, "shards"),
+        ({"lease": -1}, "lease"),
+    ],
 )
 def test_bad_input_names_the_field(kwargs: dict[str, object], field: str, tmp_path: Path) -> None:
-    args: dict[str, object] = {"job": "j", "shards": 2, **kwargs}
+    args: dict[str, object] = {"url": "redis://:pw@localhost/0", "job": "j", "shards": 2, **kwargs}
     with pytest.raises(QlaraError) as info:
-        ShardedJob("redis://:pw@localhost/0", journal_dir=tmp_path, **args)  # type: ignore[arg-type]
+        ShardedJob(journal_dir=tmp_path, **args)  # type: ignore[arg-type]
     assert getattr(info.value, "field", None) == field
 
 

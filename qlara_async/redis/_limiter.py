@@ -368,6 +368,13 @@ class RedisLimiter:
             head.wake()
 
     def _start(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Under trio: redis-py's client is asyncio-only; say so rather than fail inside it.
+            raise RedisLimiterError(
+                "RedisLimiter runs on asyncio only (redis-py's asyncio client)", url=self._safe_url
+            ) from None
         if self._flusher is None or self._flusher.done():
             self._wakeup = asyncio.Event()
             self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())

@@ -93,6 +93,8 @@ class ShardedJob:
         done_ttl: float = 7 * 86400.0,
         poll_interval: float = 1.0,
     ) -> None:
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
         if not isinstance(job, str) or not job or any(c in job for c in "{}/\\ \r\n"):
             raise ValidationError(
                 "job must be a non-empty name without braces, slashes or spaces", field="job"
