@@ -1,0 +1,592 @@
+"""``RedisLimiter``: the local limiter's rule, with its state in Redis, shared by every process.
+
+How the I/O fits the synchronous protocol
+=========================================
+
+``Limiter.acquire()`` is async, so a reservation is one awaited script call. ``Permit.release()``
+and ``Limiter.pause()`` stay synchronous (the protocol is unchanged): they update this process's
+own counts at once and queue a report that a background task (one per limiter, started by the
+first ``acquire``) sends as one script call per batch. Why not an async ``release``: it runs in
+``finally`` blocks and on cancellation paths of the transport, where awaiting a network call
+could be cancelled half-way or hang a cancelled task; and every existing limiter and caller keeps
+working. Why it is safe: a late report only delays a completion, and the rule counts a request as
+arriving *now* until its completion is recorded, then from the (later) recorded time: both make
+the count larger, never smaller. A 429's cooldown applies in this process at once and reaches
+the others with the next batch (one round trip later).
+
+Failure modes (see the README's "Many workers, one key")
+========================================================
+
+* **Redis unreachable** (at start or mid-job): ``on_unavailable="wait"`` (the default) holds
+  every request until Redis answers again, retrying with a capped backoff, and raises
+  :class:`RedisUnavailableError` after ``unavailable_timeout`` seconds; ``"fail"`` raises at
+  once. Nothing is sent while the shared state is unknown, so no 429 storm follows an outage;
+  requests already in flight finish normally and are reported when Redis is back. There is
+  deliberately no "local fallback": a local limiter cannot see what the other workers sent
+  before the outage, so to be safe it would first have to sit out the longest window, which is
+  never better than waiting for Redis.
+* **Redis loses its state** (restart without persistence, failover): the first worker that
+  remembers the old state's epoch re-creates it with a cooldown of the longest window, and
+  brings its own in-flight count back; others rejoin under new worker ids.
+* **A worker dies holding slots**: each worker holds a lease (``lease`` seconds, renewed by its
+  background task); when it runs out, its in-flight requests are counted as lost requests that
+  completed then, its queue place is dropped, and the slots come back. Keep ``lease`` above the
+  client's HTTP timeout: a live worker cut off from Redis for longer than that is treated as
+  dead, and its requests must have ended by then.
+* **Clocks differ between hosts**: every time is Redis's ``TIME``; workers only sleep for the
+  durations Redis returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+
+from .._clock import AnyioClock, Clock
+from .._config import RateLimit
+from .._exceptions import ValidationError
+from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter, default_margin
+from .._limiter import parse_remaining as _parse_remaining
+from .._redaction import register_redactor
+from ._errors import RedisConfigMismatchError, RedisLimiterError, RedisUnavailableError
+from ._scripts import REPORT, RESERVE
+
+__all__ = ["RedisLimiter"]
+
+log = logging.getLogger("qlara_async.redis")
+
+_US: Final = 1_000_000
+_UNSENT, _ANSWERED, _LOST = 0, 1, 2
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        netloc = f"{user}:***@{host}{port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "<redis url>"
+
+
+class _RedisPermit:
+    __slots__ = ("_before", "_counted", "_epoch", "_limiter", "_released", "_worker")
+
+    def __init__(
+        self, limiter: RedisLimiter, worker: str, epoch: str, before: int, counted: bool
+    ) -> None:
+        self._limiter = limiter
+        self._worker = worker
+        self._epoch = epoch
+        self._before = before
+        self._counted = counted
+        self._released = False
+
+    def release(
+        self,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        sent: bool = True,
+    ) -> None:
+        """Report the request's end (see :class:`~qlara_async._limiter.Permit`); only the first
+        call counts. Never blocks: the report goes to Redis from a background task."""
+        if self._released:
+            return
+        self._released = True
+        kind = _UNSENT if not sent else (_LOST if status is None else _ANSWERED)
+        remaining = -1
+        if kind == _ANSWERED and headers is not None:
+            parsed = _parse_remaining(headers)
+            remaining = -1 if parsed is None else parsed
+        self._limiter._finished(
+            (self._worker, self._epoch, self._before, kind, remaining, self._counted)
+        )
+
+    def __repr__(self) -> str:
+        return f"<RedisPermit released={self._released}>"
+
+
+_Report = tuple[str, str, int, int, int, bool]
+
+
+class _GrantWaiter(_Waiter):
+    """A waiter that may be handed a permit by the head's reservation."""
+
+    __slots__ = ("permit",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.permit: _RedisPermit | None = None
+
+
+class RedisLimiter:
+    """A rate limit shared by every process that uses the same Redis and ``key``.
+
+    The same guarantees as the local limiter (see ``qlara_async._limiter``), across processes:
+    requests are counted at completion, in-flight ones as arriving now, the server's
+    ``X-RateLimit-Remaining`` is spent, a 429 seen by any worker pauses all of them, and the
+    workers take turns first come, first served. Each reservation is one Lua script (one round
+    trip when a request may go at once), timed by Redis's clock. asyncio only (redis-py's
+    asyncio client).
+
+    :param url: ``redis://``, ``rediss://`` or ``unix://`` URL; its password never appears in a
+        repr, log or error.
+    :param rate_limit: the windows; every worker on ``key`` must use the same.
+    :param key: the budget's name (one per API key); Redis keys are ``qlara:{key}:*``.
+    :param on_unavailable: ``"wait"`` (default) or ``"fail"`` when Redis cannot be reached.
+    :param unavailable_timeout: how long ``"wait"`` waits before raising.
+    :param lease: seconds after which a silent worker's slots are taken back.
+    :param poll_interval: how often a worker not at the front of the queue asks again.
+    :param margin: seconds added to every window (default as the local limiter's).
+    :param use_headers: spend the budget the server reports in ``X-RateLimit-*`` headers.
+    :param clock: where this process sleeps (durations only: times come from Redis).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        rate_limit: RateLimit = RateLimit.PRODUCTION,
+        *,
+        key: str = "default",
+        on_unavailable: Literal["wait", "fail"] = "wait",
+        unavailable_timeout: float = 60.0,
+        lease: float = 30.0,
+        poll_interval: float = 0.005,
+        margin: float | None = None,
+        use_headers: bool = True,
+        clock: Clock | None = None,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+        if not isinstance(rate_limit, RateLimit):
+            raise ValidationError(
+                f"rate_limit must be a RateLimit, got {type(rate_limit).__name__}",
+                field="rate_limit",
+            )
+        if not isinstance(key, str) or not key or any(c in key for c in "{}\r\n "):
+            raise ValidationError(
+                "key must be a non-empty string without braces or whitespace", field="key"
+            )
+        if on_unavailable not in ("wait", "fail"):
+            raise ValidationError(
+                f"on_unavailable must be 'wait' or 'fail', got {on_unavailable!r}",
+                field="on_unavailable",
+            )
+        for name, value in (
+            ("unavailable_timeout", unavailable_timeout),
+            ("lease", lease),
+            ("poll_interval", poll_interval),
+            ("socket_timeout", socket_timeout),
+        ):
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValidationError(f"{name} must be a number > 0", field=name)
+        if margin is not None and (
+            not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0
+        ):
+            raise ValidationError("margin must be a number >= 0", field="margin")
+        self.rate_limit = rate_limit
+        self.key = key
+        self.on_unavailable = on_unavailable
+        self.unavailable_timeout = float(unavailable_timeout)
+        self.lease = float(lease)
+        self.poll_interval = float(poll_interval)
+        self.use_headers = use_headers
+        self._url = url
+        self._safe_url = mask_url(url)
+        self._password = urlsplit(url).password
+        register_redactor(self._redact)
+        self._socket_timeout = float(socket_timeout)
+        self._clock: Clock = clock if clock is not None else AnyioClock()
+        margins = [
+            default_margin(p) if margin is None else float(margin) for _, p in rate_limit.windows
+        ]
+        spans = [
+            math.ceil((p + m) * _US) for (_, p), m in zip(rate_limit.windows, margins, strict=True)
+        ]
+        self._cfg = ",".join(
+            f"{n}:{s}" for (n, _), s in zip(rate_limit.windows, spans, strict=True)
+        )
+        self._grace_us = math.ceil(max(margins) * _US)
+        self._max_span = max(spans) / _US
+        self._ttl_ms = math.ceil((2 * max(spans) / _US + self.lease) * 1000)
+        tag = f"qlara:{{{key}}}:"
+        self._keys = [
+            tag + k for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost")
+        ]
+        self._worker = uuid.uuid4().hex
+        self._registered = False
+        self._epoch = ""
+        self._in_flight = 0
+        self._paused_until = -math.inf
+        self._pending: deque[_Report] = deque()
+        self._pending_pause = 0.0
+        self._leave = 0
+        self._priority: deque[_Waiter] = deque()
+        self._normal: deque[_Waiter] = deque()
+        self._redis: Any = None
+        self._reserve: Any = None
+        self._report: Any = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._closed = False
+        self.workers_seen = 0
+        """Workers registered on the key at the last reservation."""
+        self._acquired = self._waited = self._released = self._lost = 0
+        self._header_updates = self._pauses = 0
+        self._total_wait = self._max_wait = 0.0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    def _connect(self) -> None:
+        if self._redis is not None:
+            return
+        try:
+            import redis.asyncio as aioredis
+        except ImportError:  # pragma: no cover - depends on the install
+            raise RedisLimiterError(
+                "RedisLimiter needs the redis extra: pip install 'qlara-async[redis]'",
+                url=self._safe_url,
+            ) from None
+        self._redis = aioredis.Redis.from_url(
+            self._url,
+            socket_timeout=self._socket_timeout,
+            socket_connect_timeout=self._socket_timeout,
+            retry_on_timeout=False,
+        )
+        self._reserve = self._redis.register_script(RESERVE)
+        self._report = self._redis.register_script(REPORT)
+
+    def _unavailable(self, exc: BaseException) -> RedisUnavailableError:
+        # The type name only: a message could quote the URL, and the original is not chained.
+        return RedisUnavailableError(
+            f"Redis at {self._safe_url} is unavailable ({type(exc).__name__})", url=self._safe_url
+        )
+
+    def _common(self, local_inflight: int) -> list[Any]:
+        return [
+            self._worker,
+            uuid.uuid4().hex,
+            self._epoch,
+            local_inflight,
+            self._cfg,
+            self._grace_us,
+            self._ttl_ms,
+            math.ceil(self.lease * _US),
+        ]
+
+    async def _call(self, script: Any, args: list[Any]) -> list[Any]:
+        """One script call; retried per ``on_unavailable``; only our errors leave."""
+        from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+        deadline = self._clock.now() + self.unavailable_timeout
+        backoff = 0.05
+        while True:
+            try:
+                reply = await script(keys=self._keys, args=args)
+            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+                if isinstance(exc, ResponseError) and not isinstance(exc, NoScriptError):
+                    raise RedisLimiterError(
+                        f"Redis at {self._safe_url} refused the limiter's script"
+                        f" ({type(exc).__name__})",
+                        url=self._safe_url,
+                    ) from None
+                if self.on_unavailable == "fail" or self._clock.now() >= deadline:
+                    raise self._unavailable(exc) from None
+                # Once per outage at WARNING; the retries themselves at DEBUG.
+                level = logging.DEBUG if backoff > 0.05 else logging.WARNING
+                log.log(level, "Redis unavailable (%s); retrying", type(exc).__name__)
+                await self._clock.sleep(backoff)
+                backoff = min(1.0, backoff * 2)
+                continue
+            result = [x.decode() if isinstance(x, bytes) else x for x in reply]
+            if result[0] == "cfg":
+                raise RedisConfigMismatchError(
+                    f"key {self.key!r} is used with other windows ({result[1]}) than"
+                    f" {self.rate_limit!r}",
+                    url=self._safe_url,
+                )
+            return result
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    @property
+    def paused_until(self) -> float:
+        """The clock time before which nothing goes, as far as this process knows."""
+        return self._paused_until
+
+    @property
+    def in_flight(self) -> int:
+        """Requests this process released and has not reported back yet."""
+        return self._in_flight
+
+    @property
+    def stats(self) -> LimiterStats:
+        """Counters of this process's use of the limiter."""
+        return LimiterStats(
+            acquired=self._acquired,
+            waited=self._waited,
+            total_wait=self._total_wait,
+            max_wait=self._max_wait,
+            released=self._released,
+            lost=self._lost,
+            header_updates=self._header_updates,
+            pauses=self._pauses,
+        )
+
+    def _head(self) -> _Waiter | None:
+        for queue in (self._priority, self._normal):
+            while queue and queue[0].cancelled:
+                queue.popleft()
+            if queue:
+                return queue[0]
+        return None
+
+    def _kick(self) -> None:
+        head = self._head()
+        if head is not None:
+            head.wake()
+
+    def _start(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Under trio: redis-py's client is asyncio-only; say so rather than fail inside it.
+            raise RedisLimiterError(
+                "RedisLimiter runs on asyncio only (redis-py's asyncio client)", url=self._safe_url
+            ) from None
+        if self._flusher is None or self._flusher.done():
+            self._wakeup = asyncio.Event()
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    async def acquire(self, *, priority: bool = False, max_pause: float = math.inf) -> Permit:
+        """Wait for this process's turn (first come, first served, ``priority`` first), then
+        for the shared rule to let a request go; return its permit. Raises
+        :class:`CooldownTooLong` for a cooldown longer than ``max_pause``, and a
+        :class:`~qlara_async.redis.RedisLimiterError` when Redis cannot decide."""
+        if self._closed:
+            raise RedisLimiterError("the limiter is closed", url=self._safe_url)
+        self._connect()
+        self._start()
+        waiter = _GrantWaiter()
+        queue = self._priority if priority else self._normal
+        queue.append(waiter)
+        start = self._clock.now()
+        waited = False
+        try:
+            while True:
+                remaining = self._paused_until - self._clock.now()
+                if remaining > max_pause:
+                    raise CooldownTooLong(remaining)
+                if waiter.permit is not None:
+                    # Granted by a reservation the head made for several of us.
+                    self._count_wait(start)
+                    return waiter.permit
+                if self._head() is not waiter:
+                    waited = True
+                    await waiter.park()
+                    continue
+                # Shielded: a reservation granted by Redis must reach us, or its slot leaks
+                # until the lease runs out. A cancellation lands at the next checkpoint.
+                with anyio.CancelScope(shield=True):
+                    reply = await self._call(
+                        self._reserve,
+                        [
+                            *self._common(self._in_flight),
+                            int(priority),
+                            int(self._registered),
+                            math.ceil(self.poll_interval * _US),
+                            math.ceil(max(0.05, 10 * self.poll_interval) * _US),
+                            self.waiting,
+                        ],
+                    )
+                kind = reply[0]
+                if kind == "reaped":
+                    # Our lease ran out: slots we held were counted as lost; start afresh.
+                    log.warning("this worker's lease ran out; rejoining under a new id")
+                    self._worker = uuid.uuid4().hex
+                    self._registered = False
+                    self._epoch = reply[1]
+                    continue
+                self._registered = True
+                if kind == "ok":
+                    self._epoch = reply[2]
+                    self.workers_seen = int(reply[3])
+                    granted = int(reply[4])
+                    before = int(reply[1])
+                    queue.popleft()
+                    self._in_flight += granted
+                    self._acquired += granted
+                    # The rest of the grant goes to the next in line, in order.
+                    for _ in range(granted - 1):
+                        nxt = self._head()
+                        if nxt is None:  # they left meanwhile: give the slot back
+                            self._finished((self._worker, self._epoch, before, _UNSENT, -1, True))
+                            continue
+                        (self._priority if self._priority else self._normal).popleft()
+                        assert isinstance(nxt, _GrantWaiter)
+                        nxt.permit = _RedisPermit(self, self._worker, self._epoch, before, True)
+                        nxt.wake()
+                    if waited:
+                        self._count_wait(start)
+                    self._kick()
+                    return _RedisPermit(self, self._worker, self._epoch, before, True)
+                wait_us, paused_us = int(reply[1]), int(reply[2])
+                self._epoch = reply[3]
+                self.workers_seen = int(reply[4])
+                now = self._clock.now()
+                if paused_us > 0:
+                    self._paused_until = max(self._paused_until, now + paused_us / _US)
+                    if paused_us / _US > max_pause:
+                        raise CooldownTooLong(paused_us / _US)
+                # -1: only a completion can help; ours wake us, others' are polled for.
+                wait = self.poll_interval if wait_us < 0 else wait_us / _US
+                waited = True
+                await waiter.sleep(self._clock, min(wait, 1.0))
+        except BaseException:
+            waiter.cancelled = True
+            if waiter.permit is not None:
+                waiter.permit.release(status=None, sent=False)
+            if self._head() is None and not priority:
+                self._leave = max(self._leave, 1)  # give our place in the shared queue back
+                self._poke()
+            self._kick()
+            raise
+
+    @property
+    def waiting(self) -> int:
+        """Tasks of this process waiting in ``acquire()``."""
+        return sum(not w.cancelled for w in self._priority) + sum(
+            not w.cancelled for w in self._normal
+        )
+
+    def _count_wait(self, start: float) -> None:
+        elapsed = self._clock.now() - start
+        self._waited += 1
+        self._total_wait += elapsed
+        self._max_wait = max(self._max_wait, elapsed)
+
+    def _finished(self, report: _Report) -> None:
+        self._released += 1
+        if report[5] and report[0] == self._worker:
+            self._in_flight -= 1
+        if report[3] == _LOST:
+            self._lost += 1
+        self._pending.append(report)
+        self._poke()
+        self._kick()
+
+    def _poke(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def pause(self, seconds: float) -> None:
+        """A 429: nothing goes from any worker for ``seconds`` (extends a pause, never
+        shortens it). Applied here at once, and shared with the next report."""
+        self._pauses += 1
+        seconds = max(0.0, seconds)
+        self._paused_until = max(self._paused_until, self._clock.now() + seconds)
+        self._pending_pause = max(self._pending_pause, seconds)
+        self._poke()
+        for queue in (self._priority, self._normal):
+            for waiter in queue:
+                if not waiter.cancelled:
+                    waiter.wake()
+
+    async def _flush(self) -> None:
+        batch = list(self._pending)
+        pause, leave = self._pending_pause, self._leave
+        mine = sum(1 for r in batch if r[5] and r[0] == self._worker)
+        args = [
+            *self._common(self._in_flight + mine),
+            math.ceil(pause * _US),
+            leave,
+            int(self.use_headers),
+        ]
+        for worker, epoch, before, kind, remaining, counted in batch:
+            args += [worker, epoch, before, kind, remaining, int(counted)]
+        reply = await self._call(self._report, args)
+        for _ in batch:
+            self._pending.popleft()
+        if self._pending_pause == pause:
+            self._pending_pause = 0.0
+        if self._leave == leave:
+            self._leave = 0
+        self._header_updates += int(reply[1])
+        # A report that finds the state gone re-creates it (with our in-flight count).
+        self._epoch = reply[2]
+
+    async def _flush_loop(self) -> None:
+        # Plain asyncio here (no anyio cancel scopes): this task is ours, started with
+        # create_task, and stopped by aclose() through ``_closed`` and the event.
+        assert self._wakeup is not None
+        heartbeat = self.lease / 5
+        while not self._closed:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), heartbeat)
+            self._wakeup.clear()
+            if self._closed:
+                return
+            if not (self._pending or self._pending_pause or self._leave or self._registered):
+                continue
+            try:
+                await self._flush()
+            except RedisLimiterError as exc:
+                # Reports stay queued; the next wake-up or heartbeat tries again.
+                log.warning("could not report to Redis: %s", exc.message)
+                await asyncio.sleep(0.2)
+
+    async def aclose(self) -> None:
+        """Send what is left to report, leave the shared queue and close the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            self._poke()
+            # A flush under way finishes (bounded by the socket timeout, or the backoff of
+            # "wait" mode, which is why it is cut short here).
+            done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
+            if not done:
+                flusher.cancel()
+                with contextlib.suppress(BaseException):
+                    await flusher
+        if self._redis is None:
+            return
+        if self._registered or self._pending:
+            self._leave = 2
+            saved, self.on_unavailable = self.on_unavailable, "fail"
+            try:
+                await asyncio.wait_for(self._flush(), self._socket_timeout * 2)
+            except (RedisLimiterError, asyncio.TimeoutError):
+                log.warning("could not leave the shared queue cleanly; the lease will")
+            finally:
+                self.on_unavailable = saved
+        with contextlib.suppress(Exception):
+            await self._redis.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisLimiter({self._safe_url!r}, {self.rate_limit!r}, key={self.key!r},"
+            f" in_flight={self._in_flight})"
+        )
