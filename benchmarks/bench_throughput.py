@@ -2,7 +2,8 @@
 
 Loops, each at concurrency 1, 64 and 512 (``--concurrency``):
 
-* raw ``httpx.AsyncClient.post``, raw ``aiohttp.ClientSession.post`` and raw
+* raw ``httpx.AsyncClient.post`` (httpx's default pool: 20 idle connections kept; and with the
+  library's pool limits, 100 kept alive: the fair baseline for the default client), raw ``aiohttp.ClientSession.post`` and raw
   ``httpx_aiohttp.HttpxAiohttpClient.post`` (openai-python's ``DefaultAioHttpClient`` stack):
   the same JSON body, no validation, no retries: the baselines;
 * the library's single send (``client.send`` from ``concurrency`` tasks) and bulk sender
@@ -66,6 +67,13 @@ async def _build(url: str) -> tuple[dict[str, Loop], list[Any]]:
     # No pool timeout: at concurrency 512 a loaded machine keeps a request waiting for one of
     # the 100 pooled connections longer than httpx's default 5 s.
     hx = httpx.AsyncClient(timeout=httpx.Timeout(30.0, pool=None))
+    # The same client with the library's pool limits (httpx keeps only 20 idle connections by
+    # default: at concurrency 64 the plain loop above reconnects for most sends). The fair
+    # baseline for the library's own client, which keeps up to 100.
+    hx_pool = httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, pool=None),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+    )
     aio = aiohttp.ClientSession()
     hxa = HttpxAiohttpClient(timeout=httpx.Timeout(30.0, pool=None))
     given = HttpxAiohttpClient(timeout=httpx.Timeout(30.0, pool=None))
@@ -77,6 +85,13 @@ async def _build(url: str) -> tuple[dict[str, Loop], list[Any]]:
     async def raw_httpx(n: int, c: int) -> None:
         async def one(i: int) -> None:
             r = await hx.post(send_url, content=body, headers=HEADERS)
+            r.json()
+
+        await _workers(n, c, one)
+
+    async def raw_httpx_pool(n: int, c: int) -> None:
+        async def one(i: int) -> None:
+            r = await hx_pool.post(send_url, content=body, headers=HEADERS)
             r.json()
 
         await _workers(n, c, one)
@@ -112,6 +127,7 @@ async def _build(url: str) -> tuple[dict[str, Loop], list[Any]]:
 
     loops: dict[str, Loop] = {
         "raw httpx": raw_httpx,
+        "raw httpx, keep-alive 100": raw_httpx_pool,
         "raw aiohttp": raw_aiohttp,
         "raw httpx-aiohttp": raw_httpx_aiohttp,
         "send, httpx": single(lib_hx),
@@ -120,7 +136,7 @@ async def _build(url: str) -> tuple[dict[str, Loop], list[Any]]:
         "bulk, aiohttp": bulk(lib_aio),
         "bulk, http_client=httpx-aiohttp": bulk(lib_hxa),
     }
-    return loops, [hx, aio, hxa, lib_hx, lib_aio, lib_hxa, given]
+    return loops, [hx, hx_pool, aio, hxa, lib_hx, lib_aio, lib_hxa, given]
 
 
 async def _close(clients: list[Any]) -> None:

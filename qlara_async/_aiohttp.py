@@ -4,7 +4,7 @@ httpx's client layer costs more per request than the rest of the library togethe
 pool assignment grows with the number of requests in flight (encode/httpx#3215). This backend
 sends on aiohttp's connection pool directly; everything above the wire stays the transport's
 (limiter, retries, ``messageId``, error mapping, redaction, decoding), so both backends behave
-the same. Only ``Wire.exchange`` differs, and it ends the way ``Transport._exchange`` does: a
+the same. Only ``Wire.exchange`` differs, and it ends the way ``_httpx.exchange`` does: a
 response with its body read under the same caps, or an ``AttemptLost`` that says whether the
 request may have reached and been processed by the server.
 
@@ -192,7 +192,7 @@ class AiohttpWire:
         deadline: float | None,
         redact: Callable[[str], str],
     ) -> tuple[Head | httpx.Response, bytes | None, Any, str]:
-        """One attempt, as ``Transport._exchange``: the response, a 2xx's body (``None`` when
+        """One attempt, as ``_httpx.exchange``: the response, a 2xx's body (``None`` when
         it cannot be used, and why), any other status's body decoded and scrubbed; or
         ``AttemptLost``. ``build`` makes the request with httpx (a query, a form, an upload:
         the calls off the hot path) and its bytes are sent as they are."""

@@ -8,6 +8,8 @@ may have been processed; ``_aiohttp`` is the same for aiohttp.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +36,7 @@ async def exchange(
     deadline: float | None,
     redact: Callable[[str], str],
     max_response_size: int,
+    scope_class: Callable[[], anyio.CancelScope] = anyio.CancelScope,
 ) -> tuple[httpx.Response, bytes | None, Any, str]:
     """One attempt on the wire: the response, a 2xx's body (``None`` when it cannot be
     used, and why), and any other status's body decoded with credentials scrubbed (so no
@@ -43,7 +46,9 @@ async def exchange(
     Redirects are never followed, whatever the ``http_client`` says: following one would
     hand the credential header and the message to another host. The attempt's deadline
     starts when httpcore reports the first step on a connection (so the wait for a
-    pooled connection, which is ours and not the server's, does not count).
+    pooled connection, which is ours and not the server's, does not count). ``scope_class``
+    is the running backend's own ``CancelScope`` class (``anyio.CancelScope()`` looks the
+    backend up on every call).
     """
     if http.is_closed:
         # Nothing can leave: the caller closed the http_client it gave us.
@@ -54,12 +59,15 @@ async def exchange(
             reason="http_client closed",
         )
     attempt = _Attempt()
-    scope = anyio.CancelScope()
+    scope = scope_class()
     request.extensions["trace"] = attempt.tracer(scope, deadline)
     response: httpx.Response | None = None
     try:
         with scope:
-            response = await http.send(request, auth=auth, stream=True, follow_redirects=False)
+            if _DIRECT and not (http._event_hooks["request"] or http._event_hooks["response"]):
+                response = await _send_direct(http, request, auth)
+            else:
+                response = await http.send(request, auth=auth, stream=True, follow_redirects=False)
             try:
                 body = await read_capped(
                     response,
@@ -102,6 +110,51 @@ async def exchange(
         too_big = f"the response body is larger than max_response_size ({max_response_size} bytes)"
         return response, body, None, "" if body is not None else too_big
     return response, None, decode_error_body(body, redact), ""
+
+
+# httpx's client layer, as used here (one auth step, no redirects, a streamed response), is
+# most of a send's own CPU time: AsyncClient.send runs three nested generators and a context
+# manager around the transport's one call. _send_direct makes that call itself, doing what
+# AsyncClient._send_single_request does around it (the bound stream, cookies, the default
+# encoding, httpx's INFO log line). It needs these httpx internals; without them (another httpx
+# release) every send goes through AsyncClient.send as before.
+_BoundStream: Any = getattr(httpx._client, "BoundAsyncStream", None)
+_DIRECT = _BoundStream is not None and all(
+    hasattr(httpx.AsyncClient, name) for name in ("_transport_for_url",)
+)
+_httpx_log = logging.getLogger("httpx")
+
+
+async def _send_direct(
+    http: httpx.AsyncClient, request: httpx.Request, auth: httpx.Auth
+) -> httpx.Response:
+    """``http.send(request, auth=auth, stream=True, follow_redirects=False)`` for an auth of
+    one step (the library's header auth) and a client without event hooks."""
+    flow = auth.async_auth_flow(request)
+    request = await flow.__anext__()
+    await flow.aclose()
+    transport = http._transport_for_url(request.url)
+    start = time.perf_counter()
+    try:
+        response = await transport.handle_async_request(request)
+    except httpx.RequestError as exc:
+        exc.request = request
+        raise
+    response.request = request
+    response.stream = _BoundStream(response.stream, response=response, start=start)
+    if not isinstance(http._cookies, NoCookies):
+        http.cookies.extract_cookies(response)
+    response.default_encoding = http._default_encoding
+    if _httpx_log.isEnabledFor(logging.INFO):
+        _httpx_log.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
+    return response
 
 
 class _Attempt:

@@ -13,7 +13,7 @@ request's fate unknown: the server may have processed it. Sends are retried anyw
 Calls that are not idempotent (``retry=False``) are retried only when the request surely did not
 reach the server (connection refused, pool timeout) or was refused with a 429.
 
-Every failure is a ``QlaraError``. The exchange (``Transport._exchange``) is the one place that
+Every failure is a ``QlaraError``. The exchange (``_httpx.exchange``) is the one place that
 talks to httpx, and it turns whatever comes out of it (httpx's ``TransportError`` family, a
 ``DecodingError`` from a lying ``Content-Encoding``, a ``RuntimeError`` from a client closed under
 a request or used from another event loop) into a response or an ``_Lost`` that says whether the
@@ -46,6 +46,7 @@ from functools import partial
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 from urllib.parse import unquote
 
+import anyio
 import httpx
 import msgspec
 
@@ -109,7 +110,7 @@ class AttemptGate(Protocol):
 
 class Wire(Protocol):
     """A backend other than httpx's client (``_aiohttp.AiohttpWire``): one attempt on the
-    wire, ending as ``Transport._exchange`` does."""
+    wire, ending as ``_httpx.exchange`` does."""
 
     def bind(self, loop: object) -> None: ...
 
@@ -193,6 +194,7 @@ class Transport:
         self.closed = False
         """Set by the client's ``aclose()``: no new request may start."""
         self._loop: object = None
+        self._scope_class: Callable[[], anyio.CancelScope] = anyio.CancelScope
 
     async def request(
         self,
@@ -234,6 +236,8 @@ class Transport:
         loop = _current_loop()
         if loop is not self._loop:
             self._bind(loop, where)
+            # The running backend's own class, looked up once per loop, not per attempt.
+            self._scope_class = type(anyio.CancelScope())
             if self.wire is not None:
                 self.wire.bind(loop)
         if self.closed:
@@ -280,8 +284,14 @@ class Transport:
                     )
                     stats.attempts += 1
                     stats._emit("request")
-                    response, answer, body, problem = await self._exchange(
-                        request, deadline, redact
+                    response, answer, body, problem = await exchange(
+                        self.http,
+                        request,
+                        self._auth,
+                        deadline,
+                        redact,
+                        self.max_response_size,
+                        self._scope_class,
                     )
                 else:
                     build = (
@@ -452,17 +462,6 @@ class Transport:
                 url=where.url,
             )
         self._loop = loop
-
-    async def _exchange(
-        self,
-        request: httpx.Request,
-        deadline: float | None,
-        redact: Callable[[str], str],
-    ) -> tuple[httpx.Response, bytes | None, Any, str]:
-        """One attempt through the ``http_client`` (see ``_httpx.exchange``)."""
-        return await exchange(
-            self.http, request, self._auth, deadline, redact, self.max_response_size
-        )
 
 
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)

@@ -28,7 +28,7 @@ CASES = [
 
 def test_every_example_is_tested() -> None:
     assert {p.name for p in EXAMPLES.glob("*.py")} <= {name for name, _, _ in CASES} | {
-        "fastapi_webhooks.py"  # the webhooks receiver's example, tested with the receiver
+        "webhooks_fastapi.py"  # the webhooks receiver's example, tested with the receiver
     }
 
 

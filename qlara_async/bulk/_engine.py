@@ -150,7 +150,7 @@ class Engine:
 
     def progress(self) -> Progress:
         r = self.report
-        elapsed = self._elapsed()
+        elapsed = self.elapsed()
         done = r.accepted + r.rejected + r.failed
         paused_until = getattr(self.api.transport.limiter, "paused_until", -math.inf)
         return Progress(
@@ -170,7 +170,8 @@ class Engine:
             cooldown=max(0.0, paused_until - self.clock.now()),
         )
 
-    def _elapsed(self) -> float:
+    def elapsed(self) -> float:
+        """Seconds on the job's clock since it started."""
         return 0.0 if self._started is None else self.clock.now() - self._started
 
     def _emit(self, event: BulkEvent) -> None:
@@ -277,7 +278,7 @@ class Engine:
                 # The writer commits what is queued, then returns.
                 journal.close_writer()
         r = self.report
-        r.elapsed = self._elapsed()
+        r.elapsed = self.elapsed()
         r.stopped = self.stopping
         r.not_sent_indices = tuple(sorted(self._not_sent))
         if self.options.on_progress is not None:
@@ -376,10 +377,16 @@ class Engine:
 
     async def _hand_over(self, work_send: MemoryObjectSendStream[_Item], item: _Item) -> None:
         try:
-            await work_send.send(item)
+            try:
+                # Without a scheduling point while the buffer has room (the producer yields
+                # when it is full, and the senders at every send).
+                work_send.send_nowait(item)
+            except anyio.WouldBlock:
+                await work_send.send(item)
         except BaseException:
-            # Stopped while waiting for a free sender. anyio may raise even when the item was
-            # handed to a sender that has not run yet, hence the flag rather than the exception.
+            # Stopped while waiting for a free sender (or every sender is gone). anyio may
+            # raise even when the item was handed to a sender that has not run yet, hence the
+            # flag rather than the exception.
             if not item.claimed:
                 self._mark_not_sent(item)
             raise
@@ -453,7 +460,19 @@ class Engine:
         self, work_recv: MemoryObjectReceiveStream[_Item], out_send: MemoryObjectSendStream[Outcome]
     ) -> None:
         async with work_recv:
-            async for item in work_recv:
+            while True:
+                # An item already waiting is taken without a scheduling point (anyio's
+                # receive() yields to the loop even then: one loop turn per message per queue);
+                # the send that follows has its own, in the limiter.
+                try:
+                    item = work_recv.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        item = await work_recv.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 if item.claimed:
                     continue  # the producer already counted it as not sent
                 item.claimed = True
@@ -474,8 +493,9 @@ class Engine:
                 if outcome is None:
                     self._mark_not_sent(item)
                     continue
-                with anyio.CancelScope(shield=True):
-                    await self._complete(item, outcome, out_send)
+                if not self._complete_now(item, outcome, out_send):
+                    with anyio.CancelScope(shield=True):
+                        await self._complete(item, outcome, out_send)
 
     def _mark_not_sent(self, item: _Item) -> None:
         item.claimed = True
@@ -591,6 +611,31 @@ class Engine:
             r.rejected += 1
         else:
             r.failed += 1
+
+    def _complete_now(
+        self, item: _Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
+    ) -> bool:
+        """``_complete`` without waiting, where nothing needs a wait (no journal, room in the
+        outcome queue, or nobody listening): ``False`` leaves it to ``_complete``, untouched.
+        Saves the shielded scope and the loop turns of an ``await`` per message."""
+        if self._journal is not None:
+            return False
+        try:
+            out_send.send_nowait(outcome)
+        except anyio.WouldBlock:
+            return False
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # nobody listens any more (a stream left early): counted all the same
+        self._count(outcome.status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "bulk: message %d %s (id %s, %d attempts)",
+                outcome.index,
+                outcome.status,
+                outcome.message_id,
+                outcome.attempts,
+            )
+        return True
 
     async def _complete(
         self, item: _Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]

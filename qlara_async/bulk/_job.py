@@ -149,7 +149,7 @@ class BulkJob:
                 tg.start_soon(engine.run, out_send)
                 async with out_recv:
                     try:
-                        async for outcome in out_recv:
+                        while (outcome := await _receive(out_recv)) is not None:
                             if on_outcome is not None:
                                 await call(on_outcome, outcome)
                     except anyio.get_cancelled_exc_class():
@@ -174,6 +174,9 @@ class BulkJob:
             if not cancelled:
                 raise
             log.info("bulk: job cancelled; %s", summary(self.report))
+        # The job's time ends when the last outcome was handled, not when the last send did
+        # (outcomes still queued for on_outcome are part of the job).
+        self.report.elapsed = engine.elapsed()
         if callback_error is not None:
             raise callback_error
         if engine.error is not None:
@@ -206,6 +209,20 @@ class BulkJob:
             raise body_error
         if engine.error is not None:
             raise engine.error
+
+
+async def _receive(stream: MemoryObjectReceiveStream[Outcome]) -> Outcome | None:
+    """The next outcome, ``None`` at the end. One already queued is taken without a scheduling
+    point (anyio's ``receive()`` yields to the loop even then, a loop turn per message)."""
+    try:
+        return stream.receive_nowait()
+    except anyio.WouldBlock:
+        try:
+            return await stream.receive()
+        except anyio.EndOfStream:
+            return None
+    except anyio.EndOfStream:
+        return None
 
 
 class OutcomeStream:
