@@ -476,9 +476,11 @@ class BulkTracking:
 
     def __init__(self, tracker: DeliveryTracker) -> None:
         self._tracker = tracker
-        # This job's pending entries in the order they fall due for a poll (tracking order; a
-        # polled one goes to the back). Settled ones are dropped lazily from the front, so
-        # wait() does O(1) amortised work per settlement instead of scanning the whole table.
+        # With a client (polling on): this job's pending entries in the order they fall due for
+        # a poll (tracking order; a polled one goes to the back). Settled ones are dropped
+        # lazily from the front, so wait() does O(1) amortised work per settlement instead of
+        # scanning the whole table, and the queue is compacted when settled entries make up
+        # most of it, so it stays proportional to the messages pending.
         self._queue: deque[_Entry] = deque()
         self._tracked = 0
         self._given_up = 0
@@ -527,8 +529,14 @@ class BulkTracking:
 
     def _add(self, message_id: str, channel: Channel | str | None) -> None:
         entry = self._tracker._track(message_id, channel, self)
-        if entry is not None:
-            self._queue.append(entry)
+        if entry is not None and self._tracker._client is not None:
+            self._push(entry)
+
+    def _push(self, entry: _Entry) -> None:
+        self._queue.append(entry)
+        if len(self._queue) > 2 * self.pending + 1024:
+            pending = self._tracker._pending
+            self._queue = deque(e for e in self._queue if pending.get(e.message_id) is e)
 
     def _head(self) -> _Entry | None:
         # The pending entry due first; entries settled or given up leave the front lazily.
@@ -579,7 +587,7 @@ class BulkTracking:
                 finally:
                     entry.since = tracker._clock.now() - tracker.poll_after + tracker.poll_interval
                     if tracker._pending.get(entry.message_id) is entry:
-                        self._queue.append(entry)
+                        self._push(entry)
 
         async with anyio.create_task_group() as tg:
             for _ in range(tracker.poll_concurrency):
