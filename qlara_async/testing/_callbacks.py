@@ -329,23 +329,25 @@ class CallbackDispatcher:
             with self._lock:
                 lost = self._rng.random() < self.options.failure_rate
                 twice = self._rng.random() < self.options.duplicate_rate
-            async with limit:
-                if stop is not None and stop.is_set():
-                    self._put_back(item)
-                    return
-                try:
+            success = None
+            try:
+                async with limit:
+                    if stop is not None and stop.is_set():
+                        self._put_back(item)
+                        return
                     success = not lost and await self._post(http, url, body)
-                except anyio.get_cancelled_exc_class():
-                    self._put_back(item)  # cut off by the stop's grace period
-                    raise
-                if success:
-                    ok += 1
-                    self.stats.delivered += 1
-                    self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
-                    if twice:
-                        self.stats.duplicates += 1
-                        await self._post(http, url, body)
+            except anyio.get_cancelled_exc_class():
+                if success is None:  # cut off by the stop's grace period, waiting or posting
+                    self._put_back(item)
+                raise
             if success:
+                ok += 1
+                self.stats.delivered += 1
+                self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
+                if twice:
+                    self.stats.duplicates += 1
+                    async with limit:
+                        await self._post(http, url, body)
                 return
             self.stats.failed_attempts += 1
             if attempt + 1 >= self.options.max_attempts:
