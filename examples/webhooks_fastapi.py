@@ -10,15 +10,22 @@ takes them (token checked, duplicates dropped), a :class:`~qlara_async.webhooks.
 keeps each message's state, and every delivery is logged (message id and state: no phone number).
 ``GET /deliveries/{message_id}`` answers what is known of a message. The platform calls HTTPS
 URLs only: put the app behind TLS (or a tunnel) in production.
+
+The token travels in the callback URL's query, and uvicorn's access log prints each request's
+path with its query: the app installs a filter on ``uvicorn.access`` that masks ``token=...``
+(or run uvicorn with ``--no-access-log``). The token is URL-encoded in the configured URL, so
+any token works (``openssl rand -base64`` ones, with ``+`` and ``/``, included).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI
 
@@ -36,6 +43,27 @@ log = logging.getLogger("webhooks_example")
 
 CALLBACK_PATH = "/qlara/callbacks"
 
+_TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s\"']+")
+
+
+class MaskToken(logging.Filter):
+    """Masks ``token=...`` in uvicorn's access log lines (the path is logged with its query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _TOKEN_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+def _mask_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskToken) for f in access.filters):
+        access.addFilter(MaskToken())
+
 
 def create_app(
     *,
@@ -48,6 +76,7 @@ def create_app(
     token = token or os.environ["WEBHOOK_TOKEN"]
     public_url = (public_url or os.environ["PUBLIC_URL"]).rstrip("/")
     tracker = DeliveryTracker()
+    _mask_access_log()
 
     async def on_event(event: WebhookEvent) -> None:
         if isinstance(event, (DeliveryEvent, ReadEvent)):
@@ -60,7 +89,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with client if client is not None else AsyncQlara() as qlara:
-            url = f"{public_url}{CALLBACK_PATH}?token={token}"
+            # Encoded: a base64 token's "+" would otherwise come back as a space (401 forever).
+            url = f"{public_url}{CALLBACK_PATH}?{urlencode({'token': token})}"
             try:
                 await qlara.webhooks.configure(url)
             except ConflictError:  # one webhook per account: point the existing one here

@@ -19,10 +19,14 @@ sim.callbacks.running():``) pumps continuously on the real clock. The URL is use
 its ``token`` query parameter included. Faults, drawn from their own seeded RNG: each POST is
 sent twice with probability ``duplicate_rate``; ``reorder`` sends each batch of due callbacks in
 random order (a READ may overtake its DELIVERY); an attempt is lost with probability
-``failure_rate``. A lost attempt, a non-2xx answer or a connection error is retried after
+``failure_rate``. A lost attempt, a non-2xx answer, a connection error or a URL httpx cannot
+use is retried after
 ``retry_delay`` seconds, doubling, up to ``max_attempts`` attempts (the reference: "Failed
 deliveries may be retried a limited number of times"). A callback due while no webhook is
-configured is dropped.
+configured is dropped. Leaving ``running()`` puts back the callbacks not yet sent and gives the
+POSTs in flight at most a second to finish (then puts them back too): a receiver that never
+answers cannot hold the exit for ``timeout`` seconds per batch. The dispatcher's URLs (token
+included) go through the library's log redaction: httpx logs each POST at INFO.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import re
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -41,6 +46,7 @@ import anyio
 import httpx
 import msgspec
 
+from .._redaction import register_redactor
 from ._base import iso_utc
 
 if TYPE_CHECKING:
@@ -49,6 +55,10 @@ if TYPE_CHECKING:
 __all__ = ["CallbackDispatcher", "CallbackOptions", "CallbackStats"]
 
 _encode: Final = msgspec.json.Encoder().encode
+_TOKEN_QUERY: Final = re.compile(r"([?&]token=)[^&#\s\"']+")
+_STOP_GRACE: Final = 1.0
+"""Seconds the POSTs in flight get to finish once ``running()`` is left."""
+_Item = tuple[float, int, str, bytes, str, int]
 _CHANNELS: Final = {"sms": "SMS", "sms_legacy": "SMS", "rcs": "RCS", "whatsapp": "WHATSAPP"}
 
 
@@ -108,6 +118,11 @@ class CallbackDispatcher:
         self.options = options or CallbackOptions()
         self._lock = threading.Lock()
         self.clear()
+        # httpx logs every POST's URL at INFO, the webhook's ?token=... included.
+        register_redactor(self._redact)
+
+    def _redact(self, text: str) -> str:
+        return _TOKEN_QUERY.sub(r"\1***", text) if "token=" in text else text
 
     def clear(self) -> None:
         """Forget scheduled callbacks and counters; re-seed the fault RNG."""
@@ -276,6 +291,9 @@ class CallbackDispatcher:
     async def pump(self, http: httpx.AsyncClient | None = None) -> int:
         """POST every callback due by the simulator's clock now; return how many were answered
         2xx. Failed ones are rescheduled (or given up after ``max_attempts``)."""
+        return await self._pump(http, None)
+
+    async def _pump(self, http: httpx.AsyncClient | None, stop: anyio.Event | None) -> int:
         now = self._sim.clock.now()
         batch = []
         with self._lock:
@@ -287,16 +305,21 @@ class CallbackDispatcher:
             return 0
         if http is None:
             async with httpx.AsyncClient(timeout=self.options.timeout) as own:
-                return await self._deliver(own, batch)
-        return await self._deliver(http, batch)
+                return await self._deliver(own, batch, stop)
+        return await self._deliver(http, batch, stop)
+
+    def _put_back(self, item: _Item) -> None:
+        # Not sent (a stop came first, or cut off by it): due as before, the same attempt.
+        with self._lock:
+            heapq.heappush(self._queue, item)
 
     async def _deliver(
-        self, http: httpx.AsyncClient, batch: list[tuple[float, int, str, bytes, str, int]]
+        self, http: httpx.AsyncClient, batch: list[_Item], stop: anyio.Event | None = None
     ) -> int:
         limit = anyio.Semaphore(self.options.concurrency)
         ok = 0
 
-        async def one(item: tuple[float, int, str, bytes, str, int]) -> None:
+        async def one(item: _Item) -> None:
             nonlocal ok
             _, _, key, body, kind, attempt = item
             url = self._webhook_url(key)
@@ -306,15 +329,25 @@ class CallbackDispatcher:
             with self._lock:
                 lost = self._rng.random() < self.options.failure_rate
                 twice = self._rng.random() < self.options.duplicate_rate
-            async with limit:
-                success = not lost and await self._post(http, url, body)
-                if success and twice:
-                    self.stats.duplicates += 1
-                    await self._post(http, url, body)
+            success = None
+            try:
+                async with limit:
+                    if stop is not None and stop.is_set():
+                        self._put_back(item)
+                        return
+                    success = not lost and await self._post(http, url, body)
+            except anyio.get_cancelled_exc_class():
+                if success is None:  # cut off by the stop's grace period, waiting or posting
+                    self._put_back(item)
+                raise
             if success:
                 ok += 1
                 self.stats.delivered += 1
                 self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
+                if twice:
+                    self.stats.duplicates += 1
+                    async with limit:
+                        await self._post(http, url, body)
                 return
             self.stats.failed_attempts += 1
             if attempt + 1 >= self.options.max_attempts:
@@ -323,9 +356,19 @@ class CallbackDispatcher:
             due = self._sim.clock.now() + self.options.retry_delay * 2**attempt
             self._requeue(due, key, body, kind, attempt + 1)
 
-        async with anyio.create_task_group() as tg:
-            for item in batch:
-                tg.start_soon(one, item)
+        async def cut(scope: anyio.CancelScope) -> None:
+            assert stop is not None
+            await stop.wait()
+            await anyio.sleep(min(_STOP_GRACE, self.options.timeout))
+            scope.cancel()
+
+        async with anyio.create_task_group() as outer:
+            if stop is not None:
+                outer.start_soon(cut, outer.cancel_scope)
+            async with anyio.create_task_group() as tg:
+                for item in batch:
+                    tg.start_soon(one, item)
+            outer.cancel_scope.cancel()
         return ok
 
     async def _post(self, http: httpx.AsyncClient, url: str, body: bytes) -> bool:
@@ -333,7 +376,9 @@ class CallbackDispatcher:
             response = await http.post(
                 url, content=body, headers={"Content-Type": "application/json"}
             )
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.InvalidURL):
+            # InvalidURL (e.g. a port that is not a number) is not an HTTPError: a failed
+            # attempt like any other, retried then given up, never an escaping exception.
             return False
         return 200 <= response.status_code < 300
 
@@ -343,7 +388,7 @@ class CallbackDispatcher:
         A stop lets the POSTs in flight finish (cancelling them would cut requests in half)."""
         async with httpx.AsyncClient(timeout=self.options.timeout) as http:
             while stop is None or not stop.is_set():
-                await self.pump(http)
+                await self._pump(http, stop)
                 due = self.next_due()
                 wait = idle if due is None else min(idle, due - self._sim.clock.now())
                 with anyio.move_on_after(max(0.0, wait)):
@@ -355,7 +400,8 @@ class CallbackDispatcher:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CallbackDispatcher]:
         """``async with sim.callbacks.running():`` delivers callbacks in the background; on
-        exit, the POSTs in flight finish and nothing more is sent."""
+        exit, nothing more is sent: the callbacks not yet POSTed are put back (``pending``), the
+        POSTs in flight get a second to finish (those cut off are put back too)."""
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(partial(self.run, stop=stop))

@@ -95,7 +95,8 @@ class _Event(msgspec.Struct, kw_only=True, rename="camel", tag_field="eventType"
             self.event_type.value,
             self.message_id,
             None,
-            when.isoformat() if when else None,
+            # One instant, whatever zone the platform spelled it in (a redelivery may differ).
+            when.astimezone(timezone.utc).isoformat() if when else None,
         )
 
 
@@ -247,6 +248,7 @@ _DECODER: Final[msgspec.json.Decoder[DeliveryEvent | ReadEvent | InboundEvent]] 
 _RAW: Final = msgspec.json.Decoder(dict[str, Any])
 _EVENT_TYPES: Final = frozenset(t.value for t in EventType)
 _CHANNELS: Final = frozenset(c.value for c in Channel)
+_TOO_DEEP: Final = "JSON nested too deeply"
 
 
 def parse_event(body: bytes) -> WebhookEvent:
@@ -258,12 +260,16 @@ def parse_event(body: bytes) -> WebhookEvent:
     """
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise WebhookPayloadError(f"the body must be bytes, got {type(body).__name__}")
+    # msgspec recurses once per nesting level: a small body nested a thousand deep raises
+    # RecursionError, which is a bad payload like any other (never a 500 from the receiver).
     try:
         return _DECODER.decode(body)
     except msgspec.ValidationError as exc:
         typed_error = str(exc)
     except msgspec.DecodeError as exc:
         raise WebhookPayloadError(f"not JSON ({exc})") from None
+    except RecursionError:
+        raise WebhookPayloadError(_TOO_DEEP) from None
     try:
         raw = _RAW.decode(body)
     except msgspec.ValidationError:
@@ -271,6 +277,8 @@ def parse_event(body: bytes) -> WebhookEvent:
     except msgspec.DecodeError as exc:
         # The typed decoder may stop at a bad tag before it reaches the broken JSON.
         raise WebhookPayloadError(f"not JSON ({exc})") from None
+    except RecursionError:
+        raise WebhookPayloadError(_TOO_DEEP) from None
     try:
         head = msgspec.convert(raw, _Head)
     except msgspec.ValidationError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ValidationError
+from .._exceptions import APIResponseValidationError, ValidationError
 from ..models.inbox import Conversation, ReplyAccepted
 from ._events import InboundEvent
 
@@ -75,7 +75,12 @@ async def reply_to(
             field="source",
         )
     chat_id = conversation.chat_id if conversation.chat_id is not None else conversation.id
-    assert chat_id is not None
+    if chat_id is None:
+        # The server listed the conversation without an id to reply to.
+        raise APIResponseValidationError(
+            f"the {event.channel.value} inbox conversation with the event's sender has no"
+            " id or chatId to reply to"
+        )
     return await client.inbox.reply(chat_id, text=text, media_key=media_key)
 
 

@@ -21,6 +21,15 @@ from ._receiver import WebhookReceiver
 __all__ = ["format_event", "listener_app", "run_listener"]
 
 
+def _safe(text: str) -> str:
+    # The listener takes unauthenticated POSTs by default: a newline in a message id would
+    # forge extra event lines, an ESC sequence would drive the terminal. Escape control
+    # characters (C0, DEL, C1) the way repr() would.
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def _when(event: WebhookEvent) -> str:
     when = event.event_time
     return when.isoformat().replace("+00:00", "Z") if when is not None else "-"
@@ -35,8 +44,9 @@ def format_event(event: WebhookEvent, *, json_lines: bool = False) -> str:
         data = {"eventType": event.event_type.value, **data}
         return msgspec.json.encode(data).decode()
     if isinstance(event, UnknownEvent):
-        return f"{event.event_type:<8} {event.channel:<8} {event.message_id or '-'} (unknown event)"
-    head = f"{event.event_type.value:<8} {event.channel.value:<8} {event.message_id or '-'}"
+        kind, channel, mid = _safe(event.event_type), _safe(event.channel), event.message_id
+        return f"{kind:<8} {channel:<8} {_safe(mid or '-')} (unknown event)"
+    head = f"{event.event_type.value:<8} {event.channel.value:<8} {_safe(event.message_id or '-')}"
     if isinstance(event, DeliveryEvent):
         code = event.status_code
         name = getattr(code, "name", None) or (str(code) if code is not None else "-")

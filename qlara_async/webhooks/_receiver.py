@@ -7,10 +7,13 @@ FAQ's "What should I do if I miss a webhook?"). So the receiver:
 1. checks the secret ``token`` query parameter of the callback URL (constant-time compare): 401;
 2. takes ``POST`` only: 405 with ``Allow: POST``;
 3. reads at most ``max_body_size`` bytes: 413 past it (a ``Content-Length`` that says so is refused
-   before reading anything);
+   before reading anything); a body not complete ``body_timeout`` seconds after the request
+   arrived gets 408 (uvicorn has no body timeout of its own: a stalled sender would hold the
+   request forever);
 4. parses the event (:func:`~qlara_async.webhooks.parse_event`): 400 with the reason;
 5. de-duplicates by the event's identity (channel, event type, message id or source, status,
-   event time) over the last ``window`` events: a duplicate is answered 200 and not handed on;
+   event time, the time in UTC) over the last ``window`` events, each remembered as a 16-byte
+   digest (so the window's memory is bounded in bytes, whatever the ids or payloads): a duplicate is answered 200 and not handed on;
    while one delivery of an event is in the handler, a second one waits for it (so concurrent
    duplicates reach the handler once);
 6. awaits ``handler(event)``: 200. If the handler raises, the receiver logs it (type and event
@@ -22,9 +25,11 @@ Nothing in a payload can produce a 5xx: only a failing handler does, on purpose.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import inspect
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -34,6 +39,7 @@ from urllib.parse import parse_qsl
 import anyio
 import msgspec
 
+from .._exceptions import ValidationError
 from ._events import WebhookEvent, WebhookPayloadError, parse_event
 
 __all__ = ["ReceiverStats", "WebhookReceiver"]
@@ -50,7 +56,9 @@ Identity = tuple[str, str, str | None, str | None, str | None]
 DEFAULT_MAX_BODY: Final = 1024 * 1024
 """1 MiB: a callback is a few hundred bytes."""
 DEFAULT_WINDOW: Final = 100_000
-"""Events remembered for de-duplication (about 20 MB at most)."""
+"""Events remembered for de-duplication (about 15 MB: a fixed-size digest per event)."""
+DEFAULT_BODY_TIMEOUT: Final = 5.0
+"""Seconds to receive a whole body: a callback is a few hundred bytes."""
 
 
 @dataclass(slots=True)
@@ -72,15 +80,21 @@ _encode: Final = msgspec.json.Encoder().encode
 
 
 class WebhookReceiver:
-    """An ASGI application receiving the platform's callbacks; mount it in FastAPI or Starlette
-    (``app.mount("/webhooks/qlara", receiver)``) or run it under uvicorn.
+    """An ASGI application receiving the platform's callbacks; add it as a *route* in FastAPI
+    or Starlette (``app.router.add_route("/webhooks/qlara", receiver)``), or run it under
+    uvicorn. Not ``app.mount(...)``: a mount answers the platform's POST to the exact path with
+    a 307 redirect to ``.../`` that carries the token in its ``Location`` header.
 
     :param handler: called with each distinct event, once; a plain function or a coroutine
         function. Its exception makes the platform deliver the event again.
     :param token: when given, a request must carry it as the ``token`` query parameter of the
-        callback URL (``https://example.com/hooks?token=...``), or gets 401.
+        callback URL (``https://example.com/hooks?token=...``), or gets 401. **Warning**: with
+        ``token=None`` anyone who can reach the URL can forge events (the platform signs
+        nothing); leave it out only on loopback (``qlara webhooks listen``) or behind your own
+        authentication.
     :param max_body_size: bytes; a larger body gets 413.
     :param window: how many recent event identities are remembered for de-duplication.
+    :param body_timeout: seconds for the whole body to arrive; a slower one gets 408.
     """
 
     def __init__(
@@ -90,20 +104,22 @@ class WebhookReceiver:
         token: str | None = None,
         max_body_size: int = DEFAULT_MAX_BODY,
         window: int = DEFAULT_WINDOW,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable")
         if token is not None and (not isinstance(token, str) or not token):
-            raise ValueError("token must be a non-empty string")
-        if max_body_size < 1 or window < 1:
-            raise ValueError("max_body_size and window must be positive")
+            raise ValidationError("token must be a non-empty string", field="token")
         self._handler = handler
         self._token = token.encode() if token is not None else None
-        self.max_body_size = max_body_size
-        self.window = window
+        self.max_body_size = _positive_int("max_body_size", max_body_size)
+        self.window = _positive_int("window", window)
+        self.body_timeout = _positive_seconds("body_timeout", body_timeout)
         self.stats = ReceiverStats()
-        self._seen: OrderedDict[Identity, None] = OrderedDict()
-        self._in_flight: dict[Identity, anyio.Event] = {}
+        # Digests, not identities: an identity may hold a long message id or, for an unknown
+        # event, its whole payload (up to max_body_size each).
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._in_flight: dict[bytes, anyio.Event] = {}
 
     def __repr__(self) -> str:
         # The token is a secret: say whether there is one, never what it is.
@@ -126,7 +142,13 @@ class WebhookReceiver:
             self.stats.invalid += 1
             await _reply(send, 405, "only POST", [(b"allow", b"POST")])
             return
-        body = await self._read(scope, receive)
+        body: bytes | None = b""
+        with anyio.move_on_after(self.body_timeout) as reading:
+            body = await self._read(scope, receive)
+        if reading.cancelled_caught:
+            self.stats.invalid += 1
+            await _reply(send, 408, f"body not received within {self.body_timeout:g} s")
+            return
         if body is None:
             self.stats.invalid += 1
             await _reply(send, 413, f"body larger than {self.max_body_size} bytes")
@@ -176,7 +198,8 @@ class WebhookReceiver:
         return b"".join(chunks)
 
     async def _dispatch(self, event: WebhookEvent) -> tuple[int, str]:
-        key = event.identity
+        identity = event.identity
+        key = _digest(identity)
         while True:
             if key in self._seen:
                 self._seen.move_to_end(key)
@@ -198,8 +221,8 @@ class WebhookReceiver:
                 "webhook handler raised %s for %s %s event %s; answered 503 so the platform"
                 " retries",
                 type(exc).__name__,
-                key[0],
-                key[1],
+                identity[0],
+                identity[1],
                 event.message_id,
             )
             logger.debug("webhook handler traceback", exc_info=True)
@@ -211,8 +234,32 @@ class WebhookReceiver:
         if len(self._seen) > self.window:
             self._seen.popitem(last=False)
         self.stats.handled += 1
-        logger.info("webhook %s %s event %s handled", key[0], key[1], event.message_id)
+        logger.info("webhook %s %s event %s handled", identity[0], identity[1], event.message_id)
         return 200, "ok"
+
+
+def _digest(identity: Identity) -> bytes:
+    # 16 bytes whatever the identity holds; collisions are out of reach (2**-64 per pair).
+    return hashlib.blake2b(_encode(identity), digest_size=16).digest()
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}", field=name)
+    return value
+
+
+def _positive_seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValidationError(
+            f"{name} must be a positive number of seconds, got {value!r}", field=name
+        )
+    return float(value)
 
 
 async def _reply(

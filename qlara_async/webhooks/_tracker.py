@@ -10,7 +10,9 @@ from your own handler) and ask it about messages::
 
 State only moves forward (:class:`DeliveryState` ranks ``UNKNOWN`` < ``SENT`` < ``RECEIVED`` <
 ``DELIVERED`` = ``NOT_DELIVERED`` < ``READ``): a late ``SENT`` never overwrites ``DELIVERED``, and
-of two final outcomes the first one stands. When no callback has settled a message
+of two final outcomes the first one stands. ``NOT_DELIVERED`` is final for good: a ``READ`` after
+it changes nothing (the job already counted the message as not delivered); ``DELIVERED`` may
+still become ``READ``, which is delivered too. When no callback has settled a message
 ``poll_after`` seconds after it was tracked, the tracker asks the status endpoints
 (``client.messages.status``, ``rcs_status``, ``whatsapp_status``) every ``poll_interval`` seconds.
 
@@ -30,8 +32,9 @@ loop) hands events over to the tracker's loop.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
@@ -40,7 +43,7 @@ import anyio
 import msgspec
 
 from .._clock import AnyioClock, Clock
-from .._exceptions import QlaraError
+from .._exceptions import QlaraError, ValidationError
 from ..models.enums import Channel
 from ._events import DeliveryEvent, ReadEvent, WebhookEvent
 
@@ -101,8 +104,11 @@ def state_of(event: WebhookEvent) -> DeliveryState | None:
     if isinstance(event, ReadEvent):
         return DeliveryState.READ
     if isinstance(event, DeliveryEvent):
-        if event.status is not None and str(event.status) in _WORDS:
-            return _WORDS[str(event.status)]
+        # ``status`` is a WhatsAppStatus (a str Enum) when the docs name the word: its value,
+        # not str(), which spells "WhatsAppStatus.DELIVERED".
+        word = event.status.value if isinstance(event.status, Enum) else event.status
+        if word is not None and str(word).upper() in _WORDS:
+            return _WORDS[str(word).upper()]
         if event.status_code is not None:
             return _CODES.get(int(event.status_code), DeliveryState.SENT)
         return DeliveryState.SENT
@@ -145,10 +151,19 @@ class TrackedReport(msgspec.Struct, frozen=True):
         return getattr(self.report, name)
 
 
-class _Entry:
-    __slots__ = ("channel", "event", "job", "rank", "since", "state")
+def _moves(old: DeliveryState, new: DeliveryState) -> bool:
+    # Forward only; NOT_DELIVERED is final for good (a READ after it would contradict the count
+    # its job already made), while DELIVERED -> READ stays delivered.
+    return _RANK[new] > _RANK[old] and old is not DeliveryState.NOT_DELIVERED
 
-    def __init__(self, channel: Channel | None, since: float, job: BulkTracking | None) -> None:
+
+class _Entry:
+    __slots__ = ("channel", "event", "job", "message_id", "rank", "since", "state")
+
+    def __init__(
+        self, message_id: str, channel: Channel | None, since: float, job: BulkTracking | None
+    ) -> None:
+        self.message_id = message_id
         self.state = DeliveryState.UNKNOWN
         self.rank = 0
         self.channel = channel
@@ -157,10 +172,52 @@ class _Entry:
         self.event: anyio.Event | None = None
 
 
-def _channel(value: Channel | str | None) -> Channel | None:
+def _channel(value: object) -> Channel | None:
     if value is None or isinstance(value, Channel):
         return value
-    return Channel(str(value).upper())
+    if isinstance(value, str) and value.upper() in _CHANNEL_NAMES:
+        return Channel(value.upper())
+    raise ValidationError(
+        f"channel must be one of {', '.join(sorted(_CHANNEL_NAMES))}, got {value!r}",
+        field="channel",
+    )
+
+
+def _trio_token() -> object:
+    try:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+    except (ImportError, RuntimeError):
+        raise QlaraError(
+            "DeliveryTracker.track(), wait() and job() must be called from async code"
+            " (an asyncio or trio event loop)"
+        ) from None
+
+
+_CHANNEL_NAMES: Final = frozenset(c.value for c in Channel)
+
+
+def _seconds(name: str, value: object, *, positive: bool = False) -> float:
+    # NaN compares false with everything: it would disable a bound (or a deadline) silently.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or math.isnan(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        rule = "> 0" if positive else ">= 0"
+        raise ValidationError(
+            f"{name} must be a number of seconds {rule}, got {value!r}", field=name
+        )
+    return float(value)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}", field=name)
+    return value
 
 
 class DeliveryTracker:
@@ -187,20 +244,17 @@ class DeliveryTracker:
         max_pending: int = 1_000_000,
         max_recent: int = 100_000,
     ) -> None:
-        if poll_after < 0 or poll_interval <= 0 or poll_concurrency < 1:
-            raise ValueError("poll_after >= 0, poll_interval > 0 and poll_concurrency >= 1")
-        if max_pending < 1 or max_recent < 1:
-            raise ValueError("max_pending and max_recent must be positive")
+        self.poll_after = _seconds("poll_after", poll_after)
+        self.poll_interval = _seconds("poll_interval", poll_interval, positive=True)
+        self.poll_concurrency = _count("poll_concurrency", poll_concurrency)
+        self.max_pending = _count("max_pending", max_pending)
+        self.max_recent = _count("max_recent", max_recent)
         self._client = client
         self._clock: Clock = clock or AnyioClock()
-        self.poll_after = poll_after
-        self.poll_interval = poll_interval
-        self.poll_concurrency = poll_concurrency
-        self.max_pending = max_pending
-        self.max_recent = max_recent
         self._pending: dict[str, _Entry] = {}
         self._recent: OrderedDict[str, tuple[DeliveryState, Channel | None]] = OrderedDict()
         self._call_soon: Callable[..., object] | None = None
+        self._loop: object = None
         self._thread: int | None = None
         self.events_observed = 0
         """Delivery and read events handed to :meth:`observe`."""
@@ -215,14 +269,20 @@ class DeliveryTracker:
         # Remember how to reach the tracker's event loop, so observe() from another thread (a
         # receiver served by its own loop) can hand events over. Never blocking: the other
         # thread must not wait on this loop, which may itself be waiting on that thread.
-        if self._call_soon is not None:
-            return
+        # Checked on every call, not once: a tracker reused under a new loop (a second
+        # anyio.run) must hand events to that loop, not to the first one, closed by now.
+        loop: object
         try:
-            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
-        except RuntimeError:  # not asyncio: trio (the other backend anyio runs on)
-            import trio
-
-            self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: trio (the other backend anyio runs on), or none
+            loop = _trio_token()
+            if loop is not self._loop:
+                self._call_soon = loop.run_sync_soon  # type: ignore[attr-defined]
+        else:
+            loop = running
+            if loop is not self._loop:
+                self._call_soon = running.call_soon_threadsafe
+        self._loop = loop
         self._thread = threading.get_ident()
 
     # ----------------------------------------------------------------- feeding it
@@ -247,10 +307,10 @@ class DeliveryTracker:
         entry = self._pending.get(message_id)
         if entry is None:
             known = self._recent.get(message_id)
-            if known is None or _RANK[state] > _RANK[known[0]]:
+            if known is None or _moves(known[0], state):
                 self._remember(message_id, state, channel or (known[1] if known else None))
             return
-        if _RANK[state] <= entry.rank:
+        if not _moves(entry.state, state):
             return  # never backwards, and of two final outcomes the first one stands
         entry.state, entry.rank = state, _RANK[state]
         if state.final:
@@ -278,14 +338,25 @@ class DeliveryTracker:
         job: BulkTracking | None = None,
     ) -> None:
         """Start following ``message_id`` (sent on ``channel``, for the polling fallback).
-        :meth:`wait` tracks by itself; call this right after a send when you wait later."""
+        :meth:`wait` tracks by itself; call this right after a send when you wait later.
+
+        Raises :class:`~qlara_async.ValidationError` for an empty or non-string ``message_id`` or
+        a channel that is not ``SMS``, ``RCS`` or ``WHATSAPP``."""
+        self._track(message_id, channel, job)
+
+    def _track(
+        self, message_id: object, channel: object, job: BulkTracking | None
+    ) -> _Entry | None:
+        # The entry when the message is (now) pending, else None.
         if not isinstance(message_id, str) or not message_id:
-            raise ValueError("message_id must be a non-empty string")
-        self._bind()
+            raise ValidationError(
+                f"message_id must be a non-empty string, got {message_id!r}", field="message_id"
+            )
         chan = _channel(channel)
+        self._bind()
         if message_id in self._pending:
-            return
-        entry = _Entry(chan, self._clock.now(), job)
+            return None
+        entry = _Entry(message_id, chan, self._clock.now(), job)
         if job is not None:
             job._tracked += 1
         known = self._recent.get(message_id)
@@ -295,7 +366,7 @@ class DeliveryTracker:
         self._pending[message_id] = entry
         if entry.state.final:
             self._settle(message_id, entry)
-            return
+            return None
         while len(self._pending) > self.max_pending:
             # Give the oldest up: it stays "unknown" for its job, and memory stays bounded.
             oldest = next(iter(self._pending))
@@ -304,6 +375,7 @@ class DeliveryTracker:
                 dropped.job._give_up()
             if dropped.event is not None:
                 dropped.event.set()
+        return entry if self._pending.get(message_id) is entry else None
 
     def state(self, message_id: str) -> Delivery:
         """What is known of ``message_id`` now (``UNKNOWN`` if nothing)."""
@@ -326,9 +398,12 @@ class DeliveryTracker:
     ) -> Delivery:
         """Wait until ``message_id`` has a final state, or ``timeout`` seconds have passed
         (then the :class:`Delivery` returned has ``final == False``). Polls the status endpoints
-        when no callback has settled it ``poll_after`` seconds after it was tracked."""
-        self.track(message_id, channel)
-        deadline = self._clock.now() + timeout
+        when no callback has settled it ``poll_after`` seconds after it was tracked; a poll
+        still in flight at the deadline is abandoned (the deadline is the caller's, not the
+        client's timeout and retries)."""
+        seconds = _seconds("timeout", timeout)
+        self._track(message_id, channel, None)
+        deadline = self._clock.now() + seconds
         while True:
             entry = self._pending.get(message_id)
             if entry is None:
@@ -338,7 +413,8 @@ class DeliveryTracker:
                 return self.state(message_id)
             poll_at = entry.since + self.poll_after
             if self._client is not None and now >= poll_at:
-                await self._poll(message_id, entry)
+                with anyio.move_on_after(deadline - now):
+                    await self._poll(message_id, entry)
                 entry.since = self._clock.now() - self.poll_after + self.poll_interval
                 continue
             wake = min(deadline, poll_at) if self._client is not None else deadline
@@ -347,6 +423,9 @@ class DeliveryTracker:
             await self._wait_event(entry.event, wake - now)
 
     async def _wait_event(self, event: anyio.Event, seconds: float) -> None:
+        # Waits on the tracker's clock (injectable, so not anyio.move_on_after). Polls, by
+        # contrast, are bounded in real seconds (move_on_after): an HTTP request takes real
+        # time whatever the clock, and a test's manual clock would jump past it at once.
         async with anyio.create_task_group() as tg:
 
             async def alarm() -> None:
@@ -397,6 +476,12 @@ class BulkTracking:
 
     def __init__(self, tracker: DeliveryTracker) -> None:
         self._tracker = tracker
+        # With a client (polling on): this job's pending entries in the order they fall due for
+        # a poll (tracking order; a polled one goes to the back). Settled ones are dropped
+        # lazily from the front, so wait() does O(1) amortised work per settlement instead of
+        # scanning the whole table, and the queue is compacted when settled entries make up
+        # most of it, so it stays proportional to the messages pending.
+        self._queue: deque[_Entry] = deque()
         self._tracked = 0
         self._given_up = 0
         self.delivered = 0
@@ -435,44 +520,75 @@ class BulkTracking:
             if part is not None and part.accepted:
                 channel = chan
                 break
-        self._tracker.track(outcome.message_id, channel, job=self)
+        self._add(outcome.message_id, channel)
 
     def track_many(self, ids: Iterable[tuple[str, Channel | str | None]]) -> None:
         """Track messages sent outside the bulk engine, as ``(message_id, channel)`` pairs."""
         for message_id, channel in ids:
-            self._tracker.track(message_id, channel, job=self)
+            self._add(message_id, channel)
+
+    def _add(self, message_id: str, channel: Channel | str | None) -> None:
+        entry = self._tracker._track(message_id, channel, self)
+        if entry is not None and self._tracker._client is not None:
+            self._push(entry)
+
+    def _push(self, entry: _Entry) -> None:
+        self._queue.append(entry)
+        if len(self._queue) > 2 * self.pending + 1024:
+            pending = self._tracker._pending
+            self._queue = deque(e for e in self._queue if pending.get(e.message_id) is e)
+
+    def _head(self) -> _Entry | None:
+        # The pending entry due first; entries settled or given up leave the front lazily.
+        pending = self._tracker._pending
+        while self._queue:
+            entry = self._queue[0]
+            if pending.get(entry.message_id) is entry:
+                return entry
+            self._queue.popleft()
+        return None
 
     async def wait(self, report: BulkReport | None = None, *, timeout: float) -> TrackedReport:
         """Wait until every tracked message is final or ``timeout`` seconds have passed, polling
         the status endpoints for the ones callbacks leave open; returns the counts."""
         tracker = self._tracker
         clock = tracker._clock
-        deadline = clock.now() + timeout
+        deadline = clock.now() + _seconds("timeout", timeout)
         while self.pending > 0 and clock.now() < deadline:
             now = clock.now()
             wake = deadline
             if tracker._client is not None:
-                mine = [(mid, e) for mid, e in tracker._pending.items() if e.job is self]
-                due = [(mid, e) for mid, e in mine if now >= e.since + tracker.poll_after]
-                if due:
-                    await self._poll_all(due)
+                head = self._head()
+                if head is not None and now >= head.since + tracker.poll_after:
+                    with anyio.move_on_after(deadline - now):
+                        await self._poll_due(now)
                     continue
-                wake = min([deadline, *(e.since + tracker.poll_after for _, e in mine)])
+                if head is not None:
+                    wake = min(deadline, head.since + tracker.poll_after)
             # Any settlement of one of ours wakes the job; it then recounts.
             self._changed = anyio.Event()
             await tracker._wait_event(self._changed, max(0.0, wake - now))
         unknown = self.pending + self._given_up
         return TrackedReport(report, self.delivered, self.not_delivered, unknown)
 
-    async def _poll_all(self, due: list[tuple[str, _Entry]]) -> None:
+    async def _poll_due(self, now: float) -> None:
+        # poll_concurrency workers take the messages due at ``now`` from the front of the
+        # queue: a fixed number of tasks, whatever the job's size.
         tracker = self._tracker
-        limit = anyio.Semaphore(tracker.poll_concurrency)
 
-        async def one(message_id: str, entry: _Entry) -> None:
-            async with limit:
-                await tracker._poll(message_id, entry)
-                entry.since = tracker._clock.now() - tracker.poll_after + tracker.poll_interval
+        async def worker() -> None:
+            while True:
+                entry = self._head()
+                if entry is None or entry.since + tracker.poll_after > now:
+                    return
+                self._queue.popleft()
+                try:
+                    await tracker._poll(entry.message_id, entry)
+                finally:
+                    entry.since = tracker._clock.now() - tracker.poll_after + tracker.poll_interval
+                    if tracker._pending.get(entry.message_id) is entry:
+                        self._push(entry)
 
         async with anyio.create_task_group() as tg:
-            for message_id, entry in due:
-                tg.start_soon(one, message_id, entry)
+            for _ in range(tracker.poll_concurrency):
+                tg.start_soon(worker)
