@@ -73,6 +73,7 @@ def _callback_url(request: Request) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
         raise BadRequest("'callbackUrl' is not a valid URL") from None
     if not host or any(c.isspace() for c in url):
