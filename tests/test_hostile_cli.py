@@ -148,18 +148,20 @@ def test_second_job_on_the_same_output_does_not_corrupt_the_first_ones_results(
     # "w" (truncating A's lines) before it finds the journal locked. A goes on writing at its
     # own offset: the file starts with NUL bytes and A's first lines are gone.
     _, url, _ = sim
-    rows = write_rows(tmp_path / "big.csv", 200_000)
+    rows = write_rows(tmp_path / "big.csv", 2_000)
     out, journal = tmp_path / "results.jsonl", tmp_path / "job.sqlite"
     cmd = [*QLARA, "bulk", str(rows), "--sender", "S", "--body", "Ciao {nome}", "--rate", "50/1s"]
     cmd += ["-o", str(out), "--journal", str(journal), "--base-url", url, "--json"]
     a = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(QLARA_API_KEY=KEY)
     )
-    time.sleep(1.0)
-    b = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env(QLARA_API_KEY=KEY))
+    # B starts once A is writing results (polling a subprocess: no event to wait on).
+    deadline = time.monotonic() + 30
+    while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    b = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env(QLARA_API_KEY=KEY))
     assert b.returncode != 0
     assert "in use" in b.stderr, b.stderr
-    time.sleep(1.0)
     a.send_signal(signal.SIGTERM)
     a_out, a_err = a.communicate(timeout=60)
     report = json.loads(a_out)
@@ -467,7 +469,7 @@ def test_exports_download_is_bounded_by_its_timeout(tmp_path: Path) -> None:
             try:
                 done = qlara(
                     "exports", "download", export_id, "-o", str(tmp_path / "x.csv"), "--timeout",
-                    "5", "--base-url", url, timeout=45, QLARA_API_KEY=KEY,
+                    "2", "--base-url", url, timeout=45, QLARA_API_KEY=KEY,
                 )  # fmt: skip
             except subprocess.TimeoutExpired:
                 pytest.fail(f"still downloading after {time.monotonic() - started:.0f} s")
