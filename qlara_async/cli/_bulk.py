@@ -15,7 +15,7 @@ import signal
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import msgspec
 import typer
@@ -130,10 +130,10 @@ class ResultsFile:
                     f"--output {path} is in use by another qlara bulk job", field="output"
                 ) from None
         # Held open for the job's life, line-buffered: each outcome is on disk at once.
-        self._file: IO[str] = open(fd, "r+", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._file: TextIO = open(fd, "r+", encoding="utf-8", buffering=1)  # noqa: SIM115
         if resume:
             self._file.seek(0)
-            data = self._file.buffer.read()
+            data = bytes(self._file.buffer.read())
             keep = data.rfind(b"\n") + 1  # a partial last line goes
             self._file.truncate(keep)
             for line in data[:keep].splitlines():
