@@ -133,6 +133,35 @@ def test_server_data_with_brackets_in_a_table_is_not_a_traceback(
     assert "[/x]" in done.stdout
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--slow-seconds", "inf"], ["--slow-seconds", "nan"], ["--key", ""], ["--key", "  "]],
+)
+def test_simulate_refuses_a_slow_time_or_key_that_means_nothing(args: list[str]) -> None:
+    # Refused before the server starts: a usage error (exit 2) naming the option.
+    done = qlara("simulate", "--port", "0", *args)
+    no_traceback(done)
+    assert done.returncode == 2
+    assert args[0] in done.stderr
+
+
+def test_a_run_where_every_row_is_rejected_exits_non_zero(
+    tmp_path: Path, sim: tuple[Simulator, str, Path]
+) -> None:
+    # As --dry-run exits 1 on an invalid row and `qlara send` on a rejection: a job with a
+    # message that was not accepted is not a success for a script's `&&`.
+    _, url, _ = sim
+    path = tmp_path / "r.csv"
+    path.write_text("destination,nome\nnot-a-number,A\n")
+    done = qlara(
+        "bulk", str(path), "--sender", "S", "--body", "Ciao {nome}", "--base-url", url,
+        "--plan", "none", QLARA_API_KEY=KEY,
+    )  # fmt: skip
+    no_traceback(done)
+    assert done.returncode == 1
+    assert "1 rejected" in done.stderr
+
+
 # ------------------------------------------------------------------ results file
 
 
