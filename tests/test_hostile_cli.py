@@ -94,7 +94,7 @@ def test_bad_rate_is_one_line_not_a_traceback(tmp_path: Path, rate: str) -> None
 
 
 def test_simulate_bad_rate_is_one_line_not_a_traceback() -> None:
-    done = qlara_process("simulate", "--port", "0", "--rate", "1/.s", timeout=30)
+    done = qlara("simulate", "--port", "0", "--rate", "1/.s")
     no_traceback(done)
     assert done.returncode != 0
 
@@ -426,14 +426,18 @@ def test_readme_pytest_snippet_runs_as_written(tmp_path: Path) -> None:
     # functions are not natively supported" -- the snippet needs a marker or asyncio_mode=auto.
     (tmp_path / "test_snippet.py").write_text(_readme_block("def test_welcome_sms"))
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    # A project's plugins, no more (autoloading this venv's hypothesis, xdist, cov... costs
+    # seconds): pytest-asyncio in strict mode, anyio's plugin and the package's own.
+    plugins = ["-p", "pytest_asyncio", "-p", "anyio", "-p", "qlara_async.testing._pytest_plugin"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_snippet.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugins,
+         "test_snippet.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
-        env=env(),
-    )
+        env=env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"),
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-1500:]
 
 
