@@ -129,9 +129,17 @@ class ResultsFile:
                 raise ValidationError(
                     f"--output {path} is in use by another qlara bulk job", field="output"
                 ) from None
+        # -o /dev/stdout (a pipe, a terminal) is written as it is: nothing to keep or empty.
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
         # Held open for the job's life, line-buffered: each outcome is on disk at once.
-        self._file: TextIO = open(fd, "r+", encoding="utf-8", buffering=1)  # noqa: SIM115
-        if resume:
+        self._file: TextIO = (
+            open(fd, "r+", encoding="utf-8", buffering=1)  # noqa: SIM115
+            if self._regular
+            else open(fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        )
+        if not self._regular:
+            pass
+        elif resume:
             self._file.seek(0)
             data = bytes(self._file.buffer.read())
             keep = data.rfind(b"\n") + 1  # a partial last line goes
@@ -158,7 +166,7 @@ class ResultsFile:
     def close(self) -> None:
         """Flush; keep only each index's last line if some were replaced; close (unlock)."""
         try:
-            if self._replaced:
+            if self._replaced and self._regular:
                 self._file.flush()
                 self._file.seek(0)
                 latest: dict[int, bytes] = {}
