@@ -43,13 +43,14 @@ def sharded_job() -> ShardedJob:
 
 async def startup(ctx: dict[str, Any]) -> None:
     # One client per worker process, its limiter shared with every other worker on the key.
-    limiter = RedisLimiter(REDIS_URL, RateLimit.PRODUCTION, key="my-api-key")
+    limiter = ctx["limiter"] = RedisLimiter(REDIS_URL, RateLimit.PRODUCTION, key="my-api-key")
     ctx["client"] = AsyncQlara(rate_limit=limiter)  # QLARA_API_KEY from the environment
     await ctx["client"].__aenter__()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["client"].aclose()
+    await ctx["limiter"].aclose()  # the limiter is the caller's: the client leaves it open
 
 
 async def send_shard(ctx: dict[str, Any], shard: int) -> dict[str, int]:

@@ -106,6 +106,15 @@ class BulkJob:
         """
         self._engine.stop()
 
+    def abort(self) -> None:
+        """Stop now: as ``stop()``, but the sends in flight are cancelled at once instead of
+        given ``grace_period`` (each still gets its one outcome; a journal sends it again on a
+        resume). For a second Ctrl-C. Safe from a signal handler on the event loop."""
+        engine = self._engine
+        engine.stop()
+        if engine._senders_scope is not None:
+            engine._senders_scope.cancel()
+
     @property
     def stopping(self) -> bool:
         """``stop()`` was called (or the job was cancelled, or failed)."""

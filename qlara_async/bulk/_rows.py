@@ -18,11 +18,12 @@ go out as is to every recipient). Values are sent as text: ``None`` as empty, bo
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import itertools
 import os
 import re
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -104,65 +105,125 @@ class InvalidRow(dict[str, Any]):
         return f"InvalidRow({self.error.message!r})"
 
 
+class _CsvRows(Iterator[dict[str, str]]):
+    """``read_csv``'s iterator: the rows, and ``columns`` (the header) once it is read, so
+    ``messages_from_rows`` can check the options against the header, not only the first row."""
+
+    def __init__(self, rows: Generator[dict[str, str], None, None]) -> None:
+        self._rows = rows
+        self.columns: tuple[str, ...] | None = None
+
+    def __next__(self) -> dict[str, str]:
+        return next(self._rows)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._rows.close()
+
+
 def read_csv(
     path: str | os.PathLike[str], *, encoding: str = "utf-8-sig", delimiter: str = ","
 ) -> Iterator[dict[str, str]]:
     """The rows of a CSV file with a header line, one dict each, read lazily.
 
     ``utf-8-sig`` reads files saved by spreadsheet programs (with a byte-order mark) as well as
-    plain UTF-8. A row with bytes not valid in ``encoding``, or that CSV cannot parse, comes
-    as an ``InvalidRow`` naming the file and the line, and reading goes on. A file that cannot
-    be opened raises ``ValidationError``.
+    plain UTF-8. A row with bytes not valid in ``encoding``, or that CSV cannot parse (an
+    unterminated quote included), comes as an ``InvalidRow`` naming the file and the line, and
+    reading goes on with the next line. A file that cannot be opened, or a header naming a
+    column twice, raises ``ValidationError``.
     """
+
+    def on_header(columns: tuple[str, ...]) -> None:
+        rows.columns = columns
+
+    rows = _CsvRows(_read_csv(path, encoding, delimiter, on_header))
+    return rows
+
+
+def _read_csv(
+    path: str | os.PathLike[str],
+    encoding: str,
+    delimiter: str,
+    on_header: Callable[[tuple[str, ...]], None],
+) -> Generator[dict[str, str], None, None]:
+    name = os.fspath(path)
     lines = _lines(path, encoding)
-    problems: dict[int, str] = {}
+    pending: collections.deque[tuple[int, str, str | None]] = collections.deque()
+    record: list[tuple[int, str, str | None]] = []  # the lines of the record being parsed
 
-    def texts() -> Iterator[str]:
-        for number, text, problem in lines:
-            if problem is not None:
-                problems[number] = problem
-            yield text
-
-    reader = csv.DictReader(texts(), delimiter=delimiter)
-    try:
-        last = 1 if reader.fieldnames is not None else 0  # the header line
+    def feed() -> Iterator[str]:
         while True:
+            item = pending.popleft() if pending else next(lines, None)
+            if item is None:
+                return
+            record.append(item)
+            yield item[1]
+
+    def reader() -> Iterator[list[str]]:
+        # strict: an unterminated quote is an error, not a field that swallows every line
+        # after it up to the end of the file.
+        return csv.reader(feed(), delimiter=delimiter, strict=True)
+
+    try:
+        cells = reader()
+        header: list[str] = []
+        while not header:  # blank lines before the header are skipped, as DictReader does
             try:
-                row = next(reader)
+                header = next(cells)
             except StopIteration:
                 return
             except csv.Error as exc:
-                # A field over csv's size limit, a NUL byte...: name the file and the line.
-                # The row began on the line after the last good one (csv's own line_num may
-                # not have counted the line it choked on yet).
-                start = last + 1
-                if reader.line_num < start - 1 or start > reader.line_num + 1:
-                    raise ValidationError(
-                        f"{os.fspath(path)}, line {start}: not valid CSV ({exc})"
-                    ) from None
-                last = max(reader.line_num, start)
+                raise ValidationError(f"{name}: the header is not valid CSV ({exc})") from None
+        seen: set[str] = set()
+        for column in header:
+            if column and column in seen:
+                raise ValidationError(
+                    f"{name}: the header names column {column!r} twice; which one is meant is"
+                    " unclear (rename one)",
+                    field="rows",
+                )
+            seen.add(column)
+        on_header(tuple(header))
+        while True:
+            record.clear()
+            try:
+                row = next(cells)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The record began on its first line; that line costs its row, and the lines
+                # after it are read again as rows of their own (a stray quote must not eat
+                # the recipients after it).
+                consumed = list(record)
+                if not consumed:
+                    raise ValidationError(f"{name}: not valid CSV ({exc})", field="rows") from None
                 yield InvalidRow(
                     ValidationError(
-                        f"{os.fspath(path)}, line {start}: not valid CSV ({exc})", field="rows"
+                        f"{name}, line {consumed[0][0]}: not valid CSV ({exc})", field="rows"
                     )
                 )
+                pending.extendleft(reversed(consumed[1:]))
+                cells = reader()
                 continue
-            span = range(last + 1, reader.line_num + 1)
-            last = reader.line_num
-            bad = next((problems.pop(n) for n in span if n in problems), None)
+            if not row:
+                continue  # a blank line, as csv.DictReader skips it
+            bad = next((problem for _, _, problem in record if problem is not None), None)
             if bad is not None:
                 yield InvalidRow(ValidationError(bad, field="rows"))
                 continue
-            # A short row has None for its missing cells; a long one a None key.
-            yield {k: v for k, v in row.items() if k is not None and v is not None}
+            # A short row lacks its last cells; a long row's extra cells have no column.
+            yield dict(zip(header, row, strict=False))
     finally:
         lines.close()
 
 
 def read_jsonl(
-    path: str | os.PathLike[str], *, encoding: str = "utf-8"
+    path: str | os.PathLike[str], *, encoding: str = "utf-8-sig"
 ) -> Iterator[dict[str, Any]]:
     """The objects of a JSON Lines file, one dict per non-blank line, read lazily.
+
+    ``utf-8-sig`` reads a file saved with a byte-order mark (its first line intact) as well as
+    plain UTF-8.
 
     A line that is not a JSON object, or not valid ``encoding``, comes as an ``InvalidRow``
     naming the file and the line, and reading goes on. A file that cannot be opened raises
@@ -222,7 +283,7 @@ def _check_template(body: Any, available: set[str]) -> None:
         names = ", ".join(f"{{{name}}}" for name in missing)
         columns = ", ".join(sorted(available)) or "none"
         raise ValidationError(
-            f"body placeholder {names} is filled by no column of the first row (placeholders"
+            f"body placeholder {names} is filled by no column of the file (placeholders"
             f" available: {columns}); it would be sent as written to every recipient",
             field="body",
         )
@@ -297,7 +358,25 @@ def messages_from_rows(
         return iter(())
     if not isinstance(first, Mapping):
         raise _check_row(first, 0).error  # type: ignore[attr-defined,unused-ignore]
-    if not isinstance(first, InvalidRow):
+    # A reader with a header (read_csv) says which columns every row has: the options are
+    # checked against it, so an unreadable first row does not skip the check.
+    columns: tuple[str, ...] | None = getattr(iterator, "columns", None)
+    if columns is not None:
+        if destination_field not in columns:
+            raise ValidationError(
+                f"the file has no column {destination_field!r} for the destination"
+                f" (columns: {', '.join(columns) or 'none'})",
+                field="destination_field",
+            )
+        if message_id_field is not None and message_id_field not in columns:
+            raise ValidationError(
+                f"the file has no column {message_id_field!r} for the message id"
+                f" (columns: {', '.join(columns) or 'none'})",
+                field="message_id_field",
+            )
+        header = dict.fromkeys(columns, "")
+        _check_template(fields.get("body"), set(placeholders_of(header)) | set(base))
+    elif not isinstance(first, InvalidRow):
         _check_template(fields.get("body"), set(placeholders_of(first)) | set(base))
 
     def generate() -> Iterator[Message]:

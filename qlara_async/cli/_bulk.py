@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import msgspec
 import typer
@@ -43,6 +44,11 @@ from ._common import (
     run,
     to_builtins,
 )
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the journal's own lock still guards a job
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["ResultsFile", "bulk", "report_table"]
 
@@ -100,40 +106,82 @@ def _fields(
 
 
 class ResultsFile:
-    """The ``--output`` file: one JSON line per message index, never two.
+    """The ``--output`` file: one JSON line per message index, the latest outcome's.
 
-    ``resume=True`` keeps the lines already there (a journaled job run again) and drops a last
-    line cut short by a kill; otherwise the file starts empty.
+    The file is locked for the job's life (a second job writing the same file is refused
+    before it touches it). ``resume=True`` keeps the lines already there (a journaled job run
+    again) and drops a last line cut short by a kill; otherwise the file starts empty. An index
+    that gets a new outcome on a resume (a message that failed before and was sent again) has
+    its old line replaced when the file is closed.
     """
 
     def __init__(self, path: str, *, resume: bool) -> None:
         self.path = path
         self.written: set[int] = set()
-        if resume and os.path.exists(path):
-            with open(path, "rb+") as f:
-                data = f.read()
-                keep = data.rfind(b"\n") + 1  # a partial last line goes
-                f.truncate(keep)
+        self._replaced = False
+        # Opened without truncating, then locked: only the holder of the lock may empty it.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise ValidationError(
+                    f"--output {path} is in use by another qlara bulk job", field="output"
+                ) from None
+        # -o /dev/stdout (a pipe, a terminal) is written as it is: nothing to keep or empty.
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        # Held open for the job's life, line-buffered: each outcome is on disk at once.
+        self._file: TextIO = (
+            open(fd, "r+", encoding="utf-8", buffering=1)  # noqa: SIM115
+            if self._regular
+            else open(fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        )
+        if not self._regular:
+            pass
+        elif resume:
+            self._file.seek(0)
+            data = bytes(self._file.buffer.read())
+            keep = data.rfind(b"\n") + 1  # a partial last line goes
+            self._file.truncate(keep)
             for line in data[:keep].splitlines():
                 try:
                     self.written.add(int(msgspec.json.decode(line)["index"]))
                 except (msgspec.DecodeError, KeyError, TypeError, ValueError):
                     continue
-            # Held open for the job's life, line-buffered: each outcome is on disk at once.
-            self._file: IO[str] = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._file.seek(keep)
         else:
-            self._file = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._file.truncate(0)
 
     def write(self, outcome: Outcome, destination: str | None) -> None:
-        """Append the outcome's line unless its index already has one."""
+        """Append the outcome's line; an index already there is kept when the outcome comes
+        from the journal, and replaced (at ``close()``) when the message was sent again."""
         if outcome.index in self.written:
-            return
+            if outcome.resumed:
+                return
+            self._replaced = True
         self.written.add(outcome.index)
         self._file.write(_encode(result_line(outcome, destination)).decode() + "\n")
 
     def close(self) -> None:
-        """Flush and close."""
-        self._file.close()
+        """Flush; keep only each index's last line if some were replaced; close (unlock)."""
+        try:
+            if self._replaced and self._regular:
+                self._file.flush()
+                self._file.seek(0)
+                latest: dict[int, bytes] = {}
+                for line in self._file.buffer.read().splitlines():
+                    try:
+                        latest[int(msgspec.json.decode(line)["index"])] = line
+                    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+                        continue
+                # Written aside and renamed over: a kill mid-rewrite leaves the old file whole.
+                tmp = f"{self.path}.tmp"
+                with open(tmp, "wb") as f:
+                    f.writelines(line + b"\n" for line in latest.values())
+                os.replace(tmp, self.path)
+        finally:
+            self._file.close()
 
 
 def result_line(outcome: Outcome, destination: str | None) -> dict[str, Any]:
@@ -173,6 +221,34 @@ def report_table(report: BulkReport, *, title: str = "bulk job") -> Table:
     for name, value in rows:
         table.add_row(name, str(value))
     return table
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # reading it says why
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet: the same name is still the same file
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_paths(file: str, output: str | None, journal: str | None) -> None:
+    """Refuse, before anything is opened, an output or journal that is the input or each
+    other: the input would be emptied (and its own result lines read back as rows, forever),
+    or result lines written into the SQLite journal."""
+    named = [("FILE", file), ("--output", output), ("--journal", journal)]
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1 :]:
+            if a is not None and b is not None and _same(a, b):
+                raise typer.BadParameter(
+                    f"{name_a} and {name_b} are the same file ({b}); give each its own",
+                    param_hint=name_b,
+                )
 
 
 def _ranges(indices: tuple[int, ...]) -> str:
@@ -260,6 +336,7 @@ def bulk(
     """
     rate_limit = plan_rate(plan, rate)
     channel = channel.lower()
+    _check_paths(file, output, journal)
 
     def messages() -> Iterator[Message]:
         return messages_from_rows(
@@ -276,15 +353,18 @@ def bulk(
             return _dry_run(messages())
 
         raise typer.Exit(1 if run(dry) else 0)
+
     # A journal that exists means a resume: the results file keeps its lines.
     resume = journal is not None and os.path.exists(journal)
 
-    async def main() -> tuple[BulkReport, bool]:
-        first = messages()  # checks the options and the first row's columns before any send
-        total = sum(1 for _ in _rows(file, fmt))
-        return await _send(first, total, resume)
+    async def main() -> tuple[BulkReport, int]:
+        first = messages()  # checks the options and the header before any send
+        # Counted for the progress bar from a regular file only: a pipe (/dev/stdin) can be
+        # read once, and the rows read to count it would be lost to the job.
+        total = sum(1 for _ in _rows(file, fmt)) if _regular(file) else None
+        return await _send(first, total)
 
-    async def _send(msgs: Iterator[Message], total: int, resume: bool) -> tuple[BulkReport, bool]:
+    async def _send(msgs: Iterator[Message], total: int | None) -> tuple[BulkReport, int]:
         destinations: dict[int, str] = {}
 
         def remembered() -> Iterator[Message]:
@@ -294,6 +374,8 @@ def bulk(
                 )
                 yield m
 
+        # Locked before it is emptied, and before the journal is opened: a second job on the
+        # same files is refused without touching the first one's results.
         results = ResultsFile(output, resume=resume) if output else None
         bar = Progress(
             TextColumn("[bold]{task.description}"),
@@ -320,10 +402,25 @@ def bulk(
             if results is not None:
                 results.write(o, destination)
 
-        interrupted = False
+        try:
+            return await _job(remembered(), total, results, bar, task, on_progress, on_outcome)
+        finally:
+            if results is not None:
+                results.close()
+
+    async def _job(
+        msgs: Iterator[Message],
+        total: int | None,
+        results: ResultsFile | None,
+        bar: Progress,
+        task: Any,
+        on_progress: Any,
+        on_outcome: Any,
+    ) -> tuple[BulkReport, int]:
+        interrupted = 0  # the signal that stopped the job
         async with make_client(api_key, base_url, rate_limit=rate_limit) as client:
             job = client.bulk.job(
-                remembered(),
+                msgs,
                 concurrency=concurrency,
                 journal=journal,
                 on_outcome=on_outcome,
@@ -332,19 +429,18 @@ def bulk(
                 total=total,
             )
             loop = asyncio.get_running_loop()
-            runner = asyncio.current_task()
 
-            def on_signal() -> None:
+            def on_signal(signum: int) -> None:
                 nonlocal interrupted
-                if interrupted and runner is not None:
-                    runner.cancel()  # a second signal: stop waiting for the grace period
+                if interrupted:
+                    job.abort()  # a second signal: cancel the sends in flight now
                     return
-                interrupted = True
+                interrupted = signum
                 err_console.print("stopping: in-flight sends finish; Ctrl-C again to hurry")
                 job.stop()
 
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, on_signal)
+                loop.add_signal_handler(sig, on_signal, sig)
             try:
                 with bar:
                     report = await job.run()
@@ -352,13 +448,11 @@ def bulk(
             finally:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
-                if results is not None:
-                    results.close()
         return report, interrupted
 
     report, interrupted = run(main)
     if json:
-        print_json({**to_builtins(report), "interrupted": interrupted})
+        print_json({**to_builtins(report), "interrupted": bool(interrupted)})
     else:
         err_console.print(report_table(report))
     if report.not_sent or report.stopped:
@@ -367,6 +461,12 @@ def bulk(
         again = "run the same command again to resume" if journal else "add --journal to resume"
         err_console.print(f"not sent: rows {unsent or 'none'}{rest}; {again}")
     if interrupted:
-        raise typer.Exit(130)
-    if report.failed or report.not_sent:
+        # The shell's convention: 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+        raise typer.Exit(128 + interrupted)
+    if report.failed or report.not_sent or report.rejected:
+        # Every message not accepted is a non-zero exit, as --dry-run's invalid rows and
+        # `qlara send`'s rejection are: a script's `&&` must not go on after a job that sent
+        # nothing (every row rejected for a missing column, say).
+        if report.rejected and not (report.failed or report.not_sent):
+            err_console.print(f"{report.rejected} rejected; see the results for why")
         raise typer.Exit(1)

@@ -19,7 +19,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .._client import AsyncQlara
 from .._config import RateLimit
@@ -44,8 +46,10 @@ __all__ = [
 T = TypeVar("T")
 
 # soft_wrap: a message is one line however narrow the terminal (scripts grep it).
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False and no markup in data: a file name, an error or a server value holding "[/x]" or
+# ":-1:" is printed as written, never parsed (rich would raise MarkupError or draw an emoji).
+out_console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 ApiKeyOption = Annotated[
     str | None,
@@ -78,6 +82,11 @@ def setup_logging() -> None:
     does for openai-python. The library's redaction filter keeps the key out of them."""
     level = os.environ.get("QLARA_LOG", "").strip().lower()
     if level not in ("debug", "info"):
+        # Quiet by default: without a handler, Python's last-resort handler would print every
+        # library WARNING (one per bulk sender on a wrong key) above the command's own error.
+        library = logging.getLogger("qlara_async")
+        if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+            library.addHandler(logging.NullHandler())
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -99,13 +108,21 @@ def parse_rate(text: str) -> RateLimit:
                 f"{part.strip()!r} is not a rate like 200/1s, 50/s or 1000/1m", param_hint="--rate"
             )
         count = int(m.group(1))
-        period = float(m.group(2) or 1) * (_UNITS[unit] if unit else 1.0)
+        try:
+            period = float(m.group(2) or 1) * (_UNITS[unit] if unit else 1.0)
+        except ValueError:  # "1/.s"
+            raise typer.BadParameter(
+                f"{part.strip()!r} is not a rate like 200/1s, 50/s or 1000/1m", param_hint="--rate"
+            ) from None
         if count < 1 or period <= 0:
             raise typer.BadParameter(
                 f"{part.strip()!r}: both sides must be positive", param_hint="--rate"
             )
         windows.append((count, period))
-    return RateLimit(*windows)
+    try:
+        return RateLimit(*windows)
+    except QlaraError as exc:  # out of the bounds the limiter takes: a usage error, not a crash
+        raise typer.BadParameter(f"{text.strip()!r}: {exc}", param_hint="--rate") from None
 
 
 def plan_rate(plan: str | None, rate: str | None) -> RateLimit | None:
@@ -142,7 +159,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
     key = os.environ.get("QLARA_API_KEY")
     if key and len(key) >= 4:
         message = message.replace(key, "***")
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -188,7 +205,7 @@ def print_result(value: Any, as_json: bool, *, title: str | None = None) -> None
     elif isinstance(data, Mapping):
         table = Table(title=title, show_header=False, box=None)
         for k, v in data.items():
-            table.add_row(f"[bold]{k}[/]", _cell(v))
+            table.add_row(Text(str(k), style="bold"), _cell(v))
         out_console.print(table)
     else:
         out_console.print(str(data))
@@ -212,9 +229,10 @@ def _print_rows(rows: Iterable[Any], title: str | None) -> None:
     out_console.print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    # Text, not a str: a cell is server data, never rich markup ("[link=...]" stays text).
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, (dict, list)):
-        return msgspec.json.encode(value).decode()
-    return str(value)
+        return Text(msgspec.json.encode(value).decode())
+    return Text(str(value))

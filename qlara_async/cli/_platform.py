@@ -14,7 +14,7 @@ import httpx
 import typer
 
 from .._client import AsyncQlara
-from .._exceptions import APIConnectionError, ValidationError
+from .._exceptions import APIConnectionError, APITimeoutError, ValidationError
 from ._common import (
     ApiKeyOption,
     BaseUrlOption,
@@ -359,8 +359,13 @@ def exports_download(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Save the file here (else print the URL).")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for it.")] = 600.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds for it all: the wait and the download.")
+    ] = 600.0,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds.")] = 2.0,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", help="Refuse a download larger than this.")
+    ] = 2**31,
     api_key: ApiKeyOption = None,
     base_url: BaseUrlOption = None,
     json: JsonOption = False,
@@ -368,6 +373,9 @@ def exports_download(
     """Wait for an export to be ready; print its download link, or save it with --output."""
 
     async def main() -> Any:
+        # --timeout bounds the whole command, the download included: a link that trickles
+        # a byte a second must not hold it for ever.
+        deadline = anyio.current_time() + timeout
         async with make_client(api_key, base_url) as client:
             link = await client.exports.wait(
                 export_id, timeout=timeout, poll_interval=poll_interval
@@ -377,13 +385,26 @@ def exports_download(
         url = link.link
         if not url:
             raise ValidationError("the export has no download link", field="url")
+        size = 0
         try:
-            # The link is pre-signed: no API key goes with it.
-            async with httpx.AsyncClient(timeout=60.0) as http, http.stream("GET", url) as r:
-                r.raise_for_status()
-                async with await anyio.open_file(output, "wb") as f:
-                    async for chunk in r.aiter_bytes():
-                        await f.write(chunk)
+            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                # The link is pre-signed: no API key goes with it.
+                async with httpx.AsyncClient(timeout=60.0) as http, http.stream("GET", url) as r:
+                    r.raise_for_status()
+                    async with await anyio.open_file(output, "wb") as f:
+                        async for chunk in r.aiter_bytes():
+                            size += len(chunk)
+                            if size > max_bytes:
+                                raise ValidationError(
+                                    f"the export is larger than --max-bytes {max_bytes}",
+                                    field="max_bytes",
+                                )
+                            await f.write(chunk)
+        except TimeoutError:
+            raise APITimeoutError(
+                f"download of export {export_id} did not finish within --timeout {timeout:g} s"
+                f" ({size} bytes received; {output} is incomplete)"
+            ) from None
         except httpx.HTTPError as exc:
             raise APIConnectionError(f"download of export {export_id} failed: {exc}") from None
         return {"export_id": export_id, "saved": output}

@@ -51,12 +51,13 @@ def _placeholders(items: list[str] | None) -> dict[str, str] | None:
 def _json_option(text: str | None, name: str) -> dict[str, Any] | None:
     if text is None:
         return None
+    # A usage error (one line, exit 2): this runs before run(), which turns errors into lines.
     try:
         value = msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"--{name} is not valid JSON: {exc}", field=name) from None
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=f"--{name}") from None
     if not isinstance(value, dict):
-        raise ValidationError(f"--{name} must be a JSON object", field=name)
+        raise typer.BadParameter("must be a JSON object", param_hint=f"--{name}")
     return value
 
 

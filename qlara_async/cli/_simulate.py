@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -92,6 +93,13 @@ def simulate(
     Clients use QLARA_BASE_URL=http://127.0.0.1:PORT/api and the key (test-key by default).
     GET /api/_simulator/stats answers its counters.
     """
+    if not math.isfinite(slow_seconds) or slow_seconds < 0:
+        raise typer.BadParameter(
+            f"{slow_seconds!r}: expected a finite number of seconds, 0 or more",
+            param_hint="--slow-seconds",
+        )
+    if key is not None and not all(k.strip() for k in key):
+        raise typer.BadParameter("an API key cannot be empty", param_hint="--key")
     if model not in MODELS:
         raise typer.BadParameter(
             f"{model!r}: expected one of {', '.join(MODELS)}", param_hint="--model"
@@ -126,9 +134,10 @@ def simulate(
     # The URL goes to stdout alone on its line, flushed, so a script can read it.
     sys.stdout.write(f"QLARA_BASE_URL={url}\n")
     sys.stdout.flush()
+    # The keys given are secrets like any API key: counted, never printed.
+    keys = f"{len(key)} from --key" if key else "test-key"
     err_console.print(
-        f"simulator on {url} ({limit}, model {model}, seed {seed}); keys: "
-        f"{', '.join(sorted(sim.api_keys))}; Ctrl-C stops"
+        f"simulator on {url} ({limit}, model {model}, seed {seed}); keys: {keys}; Ctrl-C stops"
     )
     try:
         while not stop.wait(0.5):
