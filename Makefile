@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n auto --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m pytest -n auto --durations=20 --cov=qlara_async --cov-branch --cov-report=term --cov-fail-under=90
 
 test: lint typecheck pytest
 
