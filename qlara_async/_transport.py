@@ -68,7 +68,7 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
-from ._httpx import exchange
+from ._httpx import drop_pool, exchange
 from ._limiter import CooldownTooLong, Limiter
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -451,6 +451,10 @@ class Transport:
                 method=where.method,
                 url=where.url,
             )
+        if self._loop is not None and self.wire is None:
+            # The pooled connections belong to the loop that ended: writing on one would
+            # send the request and then fail reading it (ambiguous, and re-sent).
+            drop_pool(self.http)
         self._loop = loop
 
     async def _exchange(
@@ -534,10 +538,10 @@ def aiohttp_backend() -> Any:
     try:
         return importlib.import_module("qlara_async._aiohttp")
     except ImportError as exc:
-        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
-            raise
+        # aiohttp or any of its own dependencies (a half-installed extra) missing.
         raise ValidationError(
-            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
+            f"http_backend='aiohttp' needs aiohttp ({exc.name or exc} cannot be imported):"
+            " pip install 'qlara-async[fast]'",
             field="http_backend",
         ) from None
 
