@@ -124,7 +124,7 @@ def _to_httpx(
     # it again.
     kept = [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding",)]
     kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
-    return httpx.Response(
+    response = httpx.Response(
         status,
         headers=kept,
         content=content or b"",
@@ -132,6 +132,9 @@ def _to_httpx(
         # The server's own phrase ("500 Oops"), as httpx keeps it.
         extensions={"reason_phrase": reason.encode("latin-1", "replace")} if reason else {},
     )
+    # Then the headers as the server sent them, as on the httpx path (the body is read).
+    response.headers = httpx.Headers(list(headers.items()))
+    return response
 
 
 class AiohttpWire:

@@ -8,6 +8,7 @@ Plain tests (``asyncio.run``): aiohttp runs on asyncio only, and two tests need 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import socket
@@ -322,6 +323,27 @@ def test_the_servers_reason_phrase_is_kept(
         return str(info.value)
 
     assert asyncio.run(main()).startswith("500 Oops for POST")
+
+
+@BACKENDS
+def test_the_raw_responses_headers_are_the_servers(
+    backend: str, serve: Callable[[Handler], _Server]
+) -> None:
+    """``RawResponse.headers`` is what the server sent on both backends (aiohttp dropped
+    ``Content-Encoding`` and ``Content-Length`` of a compressed body)."""
+    body = gzip.compress(OK)
+    server = serve(
+        lambda c, n, h, b: c.sendall(_resp(body=body, extra=b"Content-Encoding: gzip\r\n"))
+    )
+
+    async def main() -> Any:
+        async with _client(backend, server.url) as client:
+            return await client.with_raw_response(client.send, MESSAGE)
+
+    raw = asyncio.run(main())
+    assert raw.parsed.message_id == "m"
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.headers["content-length"] == str(len(body))
 
 
 # -- contract -----------------------------------------------------------------------------
