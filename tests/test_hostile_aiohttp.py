@@ -405,10 +405,8 @@ def _discarding_server() -> tuple[socket.socket, list[int]]:
 
 
 @BACKENDS
-# aiohttp itself warns (ResourceWarning: "Sending a large body directly with raw bytes might
-# lock the event loop"); under this suite's warnings-as-errors that warning even fails the
-# upload as an ambiguous APIConnectionError. Ignored here: the memory is what is measured.
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
+# Not ignored: aiohttp warned (ResourceWarning: "Sending a large body directly with raw bytes
+# might lock the event loop") while the body was read whole; streamed, it has no cause to.
 def test_an_upload_from_a_path_is_streamed_not_read_whole(backend: str, tmp_path: Path) -> None:
     """_uploads: "a path is opened again (and streamed, never read whole)". httpx: the client
     allocates ~1 MB at peak for a 20 MB upload. aiohttp: ``request.read()`` in
