@@ -633,6 +633,7 @@ class AsyncQlara:
                     log.debug("aclose: connections not closed cleanly (%s)", type(exc).__name__)
             if self._owns_http:
                 try:
+                    self._transport.drop_ended_pool()
                     await self._http.aclose()
                 except Exception as exc:
                     # Closing is best effort: a connection opened on an event loop that has

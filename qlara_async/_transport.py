@@ -425,6 +425,12 @@ class Transport:
         if self.wire is not None:
             self.wire.reserve(connections)
 
+    def drop_ended_pool(self) -> None:
+        """Before closing the httpx client: forget connections of an event loop that has ended
+        (closing them through httpx would need that loop; their sockets are closed here)."""
+        if self.wire is None and self._loop is not None and not _loop_alive(self._loop):
+            drop_pool(self.http)
+
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The httpx request; what httpx refuses to build (a URL too long, a query value it
         cannot encode) is bad input, raised before anything is sent."""
