@@ -20,8 +20,9 @@ What maps to what (the httpx path's terms in brackets):
   retried on it; a send is, under its one ``messageId``).
 
 Deadlines: aiohttp's ``total`` timeout bounds each attempt (the largest of the connect, read
-and write timeouts, as on the httpx path). It includes a wait for a pooled connection, which
-the pool's size (at least the bulk job's concurrency, see ``reserve``) keeps short.
+and write timeouts, as on the httpx path). The pool's size is kept by a semaphore of ours (the
+connector itself is unlimited), taken before the attempt's timeout starts: waiting for a
+connection is ours, not the server's, and does not count, as on the httpx path.
 
 aiohttp runs on asyncio only: a client with this backend refuses trio when it is built (and on
 its first request, when it was built outside any event loop).
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -50,6 +51,19 @@ __all__ = ["AiohttpWire", "Head", "refuse_trio"]
 # Headers httpx puts on a request it built that aiohttp sets itself from the bytes it sends.
 _DROPPED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _CHUNK = 65536
+# h11's (httpx's) cap is the whole head at 16 KiB; aiohttp's defaults (8,190 bytes a line, 128
+# lines) refused heads httpx accepts, failing answered requests as ambiguous.
+_HEAD_LIMIT = 16384
+
+
+class _Masked(str):
+    """The credential as a header value: a traceback printed with its locals (aiohttp's
+    frames hold the merged headers) shows it masked."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<secret>'"
 
 
 def refuse_trio() -> None:
@@ -75,29 +89,52 @@ class Head:
     Building an ``httpx.Response`` for every success would cost what this backend saves; one
     is made only when asked for (``capture_responses``, ``with_raw_response``)."""
 
-    __slots__ = ("_method", "_url", "headers", "status_code")
+    __slots__ = ("_method", "_reason", "_url", "headers", "status_code")
 
-    def __init__(self, status: int, headers: CIMultiDictProxy[str], method: str, url: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        method: str,
+        url: str,
+        reason: str | None = None,
+    ) -> None:
         self.status_code = status
         self.headers = headers
         self._method = method
         self._url = url
+        self._reason = reason
 
     def to_httpx(self, content: bytes | None) -> httpx.Response:
         """The same response as an ``httpx.Response`` holding the decoded body."""
-        return _to_httpx(self.status_code, self.headers, content, self._method, self._url)
+        return _to_httpx(
+            self.status_code, self.headers, content, self._method, self._url, self._reason
+        )
 
 
 def _to_httpx(
-    status: int, headers: CIMultiDictProxy[str], content: bytes | None, method: str, url: str
+    status: int,
+    headers: CIMultiDictProxy[str],
+    content: bytes | None,
+    method: str,
+    url: str,
+    reason: str | None = None,
 ) -> httpx.Response:
     # The body is already decoded: its Content-Encoding and length would make httpx decode
     # it again.
     kept = [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding",)]
     kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
-    return httpx.Response(
-        status, headers=kept, content=content or b"", request=httpx.Request(method, url)
+    response = httpx.Response(
+        status,
+        headers=kept,
+        content=content or b"",
+        request=httpx.Request(method, url),
+        # The server's own phrase ("500 Oops"), as httpx keeps it.
+        extensions={"reason_phrase": reason.encode("latin-1", "replace")} if reason else {},
     )
+    # Then the headers as the server sent them, as on the httpx path (the body is read).
+    response.headers = httpx.Headers(list(headers.items()))
+    return response
 
 
 class AiohttpWire:
@@ -121,11 +158,18 @@ class AiohttpWire:
         self._error_cap = min(max_response_size, MAX_ERROR_BODY_SIZE)
         self._limit = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._slots = asyncio.Semaphore(max_connections)
+        self._urls: dict[str, URL] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
         """The open session, if one was made (tests check keep-alive through its connector)."""
         return self._session
+
+    @property
+    def limit(self) -> int:
+        """How many connections the pool may hold (sends beyond it wait, outside deadlines)."""
+        return self._limit
 
     def bind(self, loop: object) -> None:
         """A new event loop uses the client: the next request opens a session on it."""
@@ -143,22 +187,24 @@ class AiohttpWire:
         waits for a connection another has."""
         if connections <= self._limit:
             return
+        for _ in range(connections - self._limit):
+            self._slots.release()  # an asyncio.Semaphore grows by releases
         self._limit = connections
-        if self._session is not None:
-            # aiohttp has no public setter for a live connector's limit; its ``_limit`` is
-            # what every acquire reads.
-            connector = self._session.connector
-            if connector is not None and hasattr(connector, "_limit"):
-                connector._limit = connections
 
     def _open(self) -> aiohttp.ClientSession:
         name, value = self._credential()
-        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ttl_dns_cache=300)
-        # The credential goes into the session's default headers: no frame of ours holds a
-        # headers dict with it, as on the httpx path (its repr shows no headers).
+        # Unlimited: ``_slots`` keeps the pool's size, so its wait is outside the deadline.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+        self._slots = asyncio.Semaphore(self._limit)  # one event loop's, as the session
+        # The credential goes into the session's default headers, masked in any repr: no
+        # frame of ours holds a headers dict with it, as on the httpx path.
         session = aiohttp.ClientSession(
             connector=connector,
-            headers={**self._headers, name: value},
+            headers={**self._headers, name: _Masked(value)},
+            trust_env=True,  # HTTP(S)_PROXY, NO_PROXY, .netrc: as httpx does
+            max_line_size=_HEAD_LIMIT,
+            max_field_size=_HEAD_LIMIT,
+            max_headers=_HEAD_LIMIT // 4,
             # Bodies are decoded here, bounded (see _body): aiohttp's own decoding is not.
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -207,12 +253,24 @@ class AiohttpWire:
                 reason="session closed",
             )
         headers: Any = None
-        target: str | URL = url
+        # Sent as quoted (``a%3Bb`` stays so): aiohttp would re-quote a str.
+        target = self._urls.get(url)
+        if target is None:
+            target = URL(url, encoded=True)
+            if len(self._urls) < 256:
+                self._urls[url] = target
         data: Any = None
         if build is not None:
             request = build()  # Unbuildable (bad input) goes up as it is
-            data = request.read()
-            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED]
+            dropped = _DROPPED
+            if isinstance(request.stream, httpx.ByteStream):
+                data = request.read()
+            else:
+                # An upload: streamed from the file as httpx does, never read whole (its
+                # Content-Length, when httpx knows it, is sent as is).
+                data = _stream(request.stream)  # type: ignore[arg-type]
+                dropped = _DROPPED - {"content-length"}
+            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in dropped]
             target = URL(str(request.url), encoded=True)
         elif content is not None:
             # The payload made directly, with its Content-Type: aiohttp's payload registry
@@ -223,7 +281,24 @@ class AiohttpWire:
             if timeout is self._default_timeout
             else _client_timeout(timeout, deadline)
         )
+        slots = self._slots
         try:
+            if timeout.pool is None:
+                await slots.acquire()
+            else:
+                async with asyncio.timeout(timeout.pool):
+                    await slots.acquire()
+        except TimeoutError as exc:
+            raise AttemptLost(exc, sent=False, ambiguous=False, reason="PoolTimeout") from exc
+        try:
+            if session.closed:
+                # Closed while this attempt waited for a connection: nothing left.
+                raise AttemptLost(
+                    RuntimeError("the HTTP session is closed"),
+                    sent=False,
+                    ambiguous=False,
+                    reason="session closed",
+                )
             async with session.request(
                 method,
                 target,
@@ -262,11 +337,14 @@ class AiohttpWire:
             # ClientResponseError), a body cut short or malformed (ClientPayloadError), or a
             # session closed under the request: the server may have processed it.
             raise AttemptLost(exc, sent=True, ambiguous=True, reason=type(exc).__name__) from exc
+        finally:
+            slots.release()
         if ok:
+            head = Head(status, response.headers, method, url, response.reason)
             if body is None:
                 too_big = f"the response body is larger than max_response_size ({self._max_response_size} bytes)"
-                return Head(status, response.headers, method, url), None, None, too_big
-            return Head(status, response.headers, method, url), body, None, ""
+                return head, None, None, too_big
+            return head, body, None, ""
         return (
             self._response(response, body, method, url),
             None,
@@ -282,8 +360,8 @@ class AiohttpWire:
         url: str,
     ) -> Head | httpx.Response:
         if 200 <= response.status < 300:
-            return Head(response.status, response.headers, method, url)
-        return _to_httpx(response.status, response.headers, body, method, url)
+            return Head(response.status, response.headers, method, url, response.reason)
+        return _to_httpx(response.status, response.headers, body, method, url, response.reason)
 
     async def _read(self, response: aiohttp.ClientResponse, ok: bool) -> bytes | None:
         """The body, decoded and capped exactly as ``read_capped`` does on the httpx path."""
@@ -319,6 +397,14 @@ def _abandon(session: aiohttp.ClientSession | None) -> None:
     can only be dropped, synchronously (aiohttp's ``close()`` would need the old loop)."""
     if session is None or session.closed or session.connector is None:
         return
+    for conns in list(session.connector._conns.values()):
+        for protocol, _ in conns:
+            transport: Any = protocol.transport
+            try:
+                # What the ended loop would have run to close the socket: now, not at GC.
+                transport._call_connection_lost(None)
+            except Exception:  # best effort: asyncio's internals
+                pass
     try:
         session.connector._close()
     except Exception:  # best effort, as any close: the loop that owned them is gone
@@ -326,9 +412,15 @@ def _abandon(session: aiohttp.ClientSession | None) -> None:
 
 
 def _client_timeout(timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
-    connect = timeout.connect
-    if connect is not None and timeout.pool is not None:
-        connect += timeout.pool
+    # The pool wait is outside (``_slots``): ``connect`` is the connection's own.
     return aiohttp.ClientTimeout(
-        total=deadline, connect=connect, sock_connect=timeout.connect, sock_read=timeout.read
+        total=deadline,
+        connect=timeout.connect,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read,
     )
+
+
+async def _stream(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in body:
+        yield chunk

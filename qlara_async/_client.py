@@ -210,9 +210,15 @@ def _check_policy(policy: object) -> RetryPolicy:
     return policy
 
 
-def _user_agent() -> str:
+def _user_agent(backend: str = "httpx") -> str:
+    # The library that sends: a server operator debugging traffic needs the right one.
+    sender = (
+        f"aiohttp/{aiohttp_backend().aiohttp.__version__}"
+        if backend == "aiohttp"
+        else f"httpx/{httpx.__version__}"
+    )
     return (
-        f"qlara-async/{__version__} httpx/{httpx.__version__} "
+        f"qlara-async/{__version__} {sender} "
         f"{platform.python_implementation()}/{platform.python_version()}"
     )
 
@@ -390,7 +396,7 @@ class AsyncQlara:
             http_client._cookies = NoCookies()
         self._http = http_client
         self._static_headers = {
-            "User-Agent": _user_agent(),
+            "User-Agent": _user_agent(http_backend),
             "Accept": "application/json",
             # The codings the client decodes itself, bounded (see _transport._read_capped).
             "Accept-Encoding": "gzip, deflate",
@@ -627,6 +633,7 @@ class AsyncQlara:
                     log.debug("aclose: connections not closed cleanly (%s)", type(exc).__name__)
             if self._owns_http:
                 try:
+                    self._transport.drop_ended_pool()
                     await self._http.aclose()
                 except Exception as exc:
                     # Closing is best effort: a connection opened on an event loop that has

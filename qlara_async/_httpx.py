@@ -21,7 +21,7 @@ from ._constants import MAX_ERROR_BODY_SIZE
 from ._errors import AttemptLost as _Lost
 from ._errors import decode_error_body
 
-__all__ = ["NoCookies", "exchange"]
+__all__ = ["NoCookies", "drop_pool", "exchange"]
 
 # Failures where the request cannot have reached the server: safe to retry anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -193,3 +193,26 @@ class NoCookies(httpx.Cookies):
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
+
+
+def drop_pool(http: httpx.AsyncClient) -> None:
+    """Forget the pooled connections of an event loop that has ended (closing them properly
+    needs that loop), so the next request connects afresh on the current one."""
+    for transport in (http._transport, *http._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        connections = getattr(pool, "_connections", None)
+        if isinstance(connections, list):
+            for connection in connections:
+                _close_socket(connection)
+            connections.clear()
+
+
+def _close_socket(connection: Any) -> None:
+    # What the ended loop would have run to close the socket (asyncio's transport, under
+    # anyio's stream, under httpcore's): best effort, these are other libraries' internals.
+    try:
+        stream = connection._connection._network_stream._stream
+        stream = getattr(stream, "transport_stream", stream)
+        stream._transport._call_connection_lost(None)
+    except Exception:
+        pass

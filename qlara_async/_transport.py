@@ -69,7 +69,7 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
-from ._httpx import exchange
+from ._httpx import drop_pool, exchange
 from ._limiter import CooldownTooLong, Limiter
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -435,6 +435,12 @@ class Transport:
         if self.wire is not None:
             self.wire.reserve(connections)
 
+    def drop_ended_pool(self) -> None:
+        """Before closing the httpx client: forget connections of an event loop that has ended
+        (closing them through httpx would need that loop; their sockets are closed here)."""
+        if self.wire is None and self._loop is not None and not _loop_alive(self._loop):
+            drop_pool(self.http)
+
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The httpx request; what httpx refuses to build (a URL too long, a query value it
         cannot encode) is bad input, raised before anything is sent."""
@@ -461,6 +467,10 @@ class Transport:
                 method=where.method,
                 url=where.url,
             )
+        if self._loop is not None and self.wire is None:
+            # The pooled connections belong to the loop that ended: writing on one would
+            # send the request and then fail reading it (ambiguous, and re-sent).
+            drop_pool(self.http)
         self._loop = loop
 
 
@@ -533,10 +543,10 @@ def aiohttp_backend() -> Any:
     try:
         return importlib.import_module("qlara_async._aiohttp")
     except ImportError as exc:
-        if not (exc.name or "").startswith(("aiohttp", "multidict", "yarl")):
-            raise
+        # aiohttp or any of its own dependencies (a half-installed extra) missing.
         raise ValidationError(
-            "http_backend='aiohttp' needs aiohttp: pip install 'qlara-async[fast]'",
+            f"http_backend='aiohttp' needs aiohttp ({exc.name or exc} cannot be imported):"
+            " pip install 'qlara-async[fast]'",
             field="http_backend",
         ) from None
 

@@ -515,6 +515,7 @@ class Engine:
         try:
             while True:
                 epoch = self.health.epoch
+                tried = stats.attempts
                 try:
                     result = await self.api.sender.send_prepared(
                         prepared,
@@ -535,7 +536,14 @@ class Engine:
                         or self.health.others_failing(gate)
                     )
                     counted = stats.attempts - gate.probes + item.prior_attempts
-                    if tripped and counted < self.options.max_attempts and not self.stopping:
+                    # A failure before any attempt (the client was closed) will not heal:
+                    # requeueing it would spin without an await.
+                    if (
+                        tripped
+                        and stats.attempts > tried
+                        and counted < self.options.max_attempts
+                        and not self.stopping
+                    ):
                         self.report.requeues += 1
                         self.report.retries += 1
                         log.debug("bulk: message %d requeued (%s)", index, type(exc).__name__)
