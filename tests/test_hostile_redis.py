@@ -278,7 +278,10 @@ async def _read_cmd(reader: asyncio.StreamReader) -> list[bytes] | None:
 )
 @pytest.mark.asyncio
 async def test_a_server_answering_garbage_gives_a_qlara_error(reply: bytes) -> None:
+    writers: list[asyncio.StreamWriter] = []
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         try:
             while (cmd := await _read_cmd(reader)) is not None:
                 name = cmd[0].upper()
@@ -306,7 +309,10 @@ async def test_a_server_answering_garbage_gives_a_qlara_error(reply: bytes) -> N
                 await limiter.aclose()
             except Exception:
                 pass
+        for writer in writers:  # (the fake server's own sockets, or a ResourceWarning)
+            writer.close()
         srv.close()
+        await srv.wait_closed()
 
 
 def test_readme_has_the_many_workers_page() -> None:

@@ -47,9 +47,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
-
-import anyio
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from .._clock import AnyioClock, Clock
 from .._config import RateLimit
@@ -68,19 +66,69 @@ _US: Final = 1_000_000
 _UNSENT, _ANSWERED, _LOST = 0, 1, 2
 
 
+_SECRET_PARAMS: Final = frozenset({"password"})
+
+
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
+    """``url`` with any password (in the userinfo or a ``?password=`` parameter, which
+    redis-py honours too) replaced by ``***``."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        netloc = f"{user}:***@{host}{port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        netloc = parts.netloc
+        if parts.password is not None:
+            user = parts.username or ""
+            host = parts.netloc.rpartition("@")[2]
+            netloc = f"{user}:***@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+                query = "&".join(
+                    f"{quote(k)}=***" if k.lower() in _SECRET_PARAMS else f"{quote(k)}={quote(v)}"
+                    for k, v in pairs
+                )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<redis url>"
+
+
+def url_passwords(url: str) -> list[str]:
+    """Every password ``url`` carries (for the redactor)."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
+        found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
+        return found
+    except ValueError:
+        return []
+
+
+def check_url(url: object) -> str:
+    """``url`` if it is a well-formed ``redis://``, ``rediss://`` or ``unix://`` URL, else a
+    :class:`ValidationError` naming ``url`` (never quoting it: it may hold a password)."""
+    if not isinstance(url, str):
+        raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError("url is not a well-formed URL", field="url") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+    return url
+
+
+def redis_from_url(url: str, **options: Any) -> Any:
+    """redis-py's client for ``url``; its complaints about the URL become a
+    :class:`ValidationError` naming ``url``."""
+    import redis.asyncio as aioredis
+
+    try:
+        return aioredis.Redis.from_url(url, **options)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            f"url is not a usable Redis URL ({type(exc).__name__})", field="url"
+        ) from None
 
 
 class _RedisPermit:
@@ -172,8 +220,7 @@ class RedisLimiter:
         clock: Clock | None = None,
         socket_timeout: float = 2.0,
     ) -> None:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-            raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+        check_url(url)
         if not isinstance(rate_limit, RateLimit):
             raise ValidationError(
                 f"rate_limit must be a RateLimit, got {type(rate_limit).__name__}",
@@ -209,7 +256,7 @@ class RedisLimiter:
         self.use_headers = use_headers
         self._url = url
         self._safe_url = mask_url(url)
-        self._password = urlsplit(url).password
+        self._passwords = url_passwords(url)
         register_redactor(self._redact)
         self._socket_timeout = float(socket_timeout)
         self._clock: Clock = clock if clock is not None else AnyioClock()
@@ -244,6 +291,9 @@ class RedisLimiter:
         self._report: Any = None
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
+        self._reservation: asyncio.Task[list[Any]] | None = None
+        self._orphans: set[asyncio.Task[list[Any]]] = set()
+        self._backing_off: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.workers_seen = 0
         """Workers registered on the key at the last reservation."""
@@ -254,21 +304,21 @@ class RedisLimiter:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if self._password:
-            text = text.replace(self._password, "***")
+        for password in self._passwords:
+            text = text.replace(password, "***")
         return text
 
     def _connect(self) -> None:
         if self._redis is not None:
             return
         try:
-            import redis.asyncio as aioredis
+            import redis.asyncio  # noqa: F401
         except ImportError:  # pragma: no cover - depends on the install
             raise RedisLimiterError(
                 "RedisLimiter needs the redis extra: pip install 'qlara-async[redis]'",
                 url=self._safe_url,
             ) from None
-        self._redis = aioredis.Redis.from_url(
+        self._redis = redis_from_url(
             self._url,
             socket_timeout=self._socket_timeout,
             socket_connect_timeout=self._socket_timeout,
@@ -296,30 +346,64 @@ class RedisLimiter:
         ]
 
     async def _call(self, script: Any, args: list[Any]) -> list[Any]:
-        """One script call; retried per ``on_unavailable``; only our errors leave."""
-        from redis.exceptions import NoScriptError, RedisError, ResponseError
+        """One script call; retried per ``on_unavailable``; only our errors leave.
+
+        Only the round trip itself may be protected by the caller (see ``_reserve_in_task``):
+        the waits between retries are plain sleeps, cancellable like any other."""
+        from redis.exceptions import (
+            AuthenticationError,
+            BusyLoadingError,
+            NoScriptError,
+            RedisError,
+            ResponseError,
+        )
 
         deadline = self._clock.now() + self.unavailable_timeout
         backoff = 0.05
+        task = asyncio.current_task()
         while True:
             try:
                 reply = await script(keys=self._keys, args=args)
             except (RedisError, OSError, asyncio.TimeoutError) as exc:
-                if isinstance(exc, ResponseError) and not isinstance(exc, NoScriptError):
+                if isinstance(exc, AuthenticationError) or (
+                    isinstance(exc, ResponseError)
+                    and any(w in str(exc) for w in ("NOAUTH", "WRONGPASS", "NOPERM"))
+                ):
+                    # A wrong password or user: waiting will not fix the configuration.
+                    raise RedisLimiterError(
+                        f"Redis at {self._safe_url} refused the credentials ({type(exc).__name__})",
+                        url=self._safe_url,
+                    ) from None
+                if (
+                    isinstance(exc, ResponseError)
+                    and not isinstance(exc, (NoScriptError, BusyLoadingError))
+                    and not str(exc).startswith("BUSY")
+                ):
                     raise RedisLimiterError(
                         f"Redis at {self._safe_url} refused the limiter's script"
                         f" ({type(exc).__name__})",
                         url=self._safe_url,
                     ) from None
-                if self.on_unavailable == "fail" or self._clock.now() >= deadline:
+                # Unreachable, LOADING or BUSY (another script running): transient.
+                if (
+                    self.on_unavailable == "fail"
+                    or self._clock.now() >= deadline
+                    or task in self._orphans
+                ):
                     raise self._unavailable(exc) from None
                 # Once per outage at WARNING; the retries themselves at DEBUG.
                 level = logging.DEBUG if backoff > 0.05 else logging.WARNING
                 log.log(level, "Redis unavailable (%s); retrying", type(exc).__name__)
-                await self._clock.sleep(backoff)
+                if task is not None:
+                    self._backing_off.add(task)
+                try:
+                    await self._clock.sleep(backoff)
+                finally:
+                    if task is not None:
+                        self._backing_off.discard(task)
                 backoff = min(1.0, backoff * 2)
                 continue
-            result = [x.decode() if isinstance(x, bytes) else x for x in reply]
+            result = self._checked(script, reply)
             if result[0] == "cfg":
                 raise RedisConfigMismatchError(
                     f"key {self.key!r} is used with other windows ({result[1]}) than"
@@ -327,6 +411,95 @@ class RedisLimiter:
                     url=self._safe_url,
                 )
             return result
+
+    def _checked(self, script: Any, reply: Any) -> list[Any]:
+        """The script's reply, its shape checked and numbers parsed: a server (or proxy) that
+        answers something else gives a :class:`RedisLimiterError`, never a ``TypeError``."""
+        try:
+            if not isinstance(reply, (list, tuple)) or not reply:
+                raise ValueError
+            out: list[Any] = [x.decode() if isinstance(x, bytes) else x for x in reply]
+            kind = out[0]
+            numbers: tuple[int, ...]
+            if kind == "cfg" or kind == "reaped":
+                size, numbers = 2, ()
+            elif script is self._report:
+                size, numbers = (3, (1,)) if kind == "ok" else (0, ())
+            elif kind == "ok":
+                size, numbers = 5, (1, 3, 4)
+            elif kind == "wait":
+                size, numbers = 5, (1, 2, 4)
+            else:
+                size, numbers = 0, ()
+            if not size or len(out) < size:
+                raise ValueError
+            for i in numbers:
+                if isinstance(out[i], bool):
+                    raise ValueError
+                out[i] = int(out[i])
+            if kind == "ok" and script is not self._report and out[4] < 1:
+                raise ValueError
+            for i in range(1, size):
+                if i not in numbers and not isinstance(out[i], str):
+                    raise ValueError
+            return out
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise RedisLimiterError(
+                f"Redis at {self._safe_url} gave the limiter an unexpected reply",
+                url=self._safe_url,
+            ) from None
+
+    async def _reserve_in_task(self, args: list[Any]) -> list[Any]:
+        """The reservation's round trip, in a task of its own: if the caller is cancelled
+        (an anyio scope or a bare asyncio ``task.cancel()``) while Redis may be granting, the
+        task still gets the reply and gives what it granted back (``_orphaned``); if it is only
+        waiting to retry, it is cancelled too. One reservation at a time per process."""
+        task = asyncio.get_running_loop().create_task(self._call(self._reserve, args))
+        self._reservation = task
+        task.add_done_callback(self._reservation_done)
+        try:
+            return await asyncio.shield(task)
+        except BaseException:
+            if task.done():
+                # Cancelled just as the reply landed: the grant is ours to give back.
+                self._orphaned(task)
+            else:
+                self._orphans.add(task)
+                task.add_done_callback(self._orphaned)
+                if task in self._backing_off:
+                    task.cancel()  # nothing granted: it was only waiting to retry
+            raise
+
+    def _reservation_done(self, task: asyncio.Task[list[Any]]) -> None:
+        if self._reservation is task:
+            self._reservation = None
+        self._kick()
+
+    def _orphaned(self, task: asyncio.Task[list[Any]]) -> None:
+        """A reservation whose caller left: give back whatever Redis granted to it."""
+        self._orphans.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        reply = task.result()
+        if reply[0] == "reaped":
+            self._rejoin(reply[1])
+            return
+        self._registered = True
+        self._epoch = reply[2] if reply[0] == "ok" else reply[3]
+        if reply[0] == "ok":
+            granted, before = reply[4], reply[1]
+            self._in_flight += granted
+            self._acquired += granted
+            for _ in range(granted):
+                self._finished((self._worker, self._epoch, before, _UNSENT, -1, True))
+
+    def _rejoin(self, epoch: str) -> None:
+        # Our lease ran out: slots we held were counted as lost; start afresh. Requests still
+        # in flight under the old id count again under the new one (safer, never fewer).
+        log.warning("this worker's lease ran out; rejoining under a new id")
+        self._worker = uuid.uuid4().hex
+        self._registered = False
+        self._epoch = epoch
 
     # -- the protocol -----------------------------------------------------------------------
 
@@ -402,39 +575,34 @@ class RedisLimiter:
                     # Granted by a reservation the head made for several of us.
                     self._count_wait(start)
                     return waiter.permit
-                if self._head() is not waiter:
+                if self._head() is not waiter or self._reservation is not None:
+                    # Not our turn, or a reservation of this process is on its way (its
+                    # grant may be ours: it is handed out in queue order when it lands).
                     waited = True
                     await waiter.park()
                     continue
-                # Shielded: a reservation granted by Redis must reach us, or its slot leaks
-                # until the lease runs out. A cancellation lands at the next checkpoint.
-                with anyio.CancelScope(shield=True):
-                    reply = await self._call(
-                        self._reserve,
-                        [
-                            *self._common(self._in_flight),
-                            int(priority),
-                            int(self._registered),
-                            math.ceil(self.poll_interval * _US),
-                            math.ceil(max(0.05, 10 * self.poll_interval) * _US),
-                            self.waiting,
-                        ],
-                    )
+                reply = await self._reserve_in_task(
+                    [
+                        *self._common(self._in_flight),
+                        int(priority),
+                        int(self._registered),
+                        math.ceil(self.poll_interval * _US),
+                        math.ceil(max(0.05, 10 * self.poll_interval) * _US),
+                        self.waiting,
+                    ]
+                )
                 kind = reply[0]
                 if kind == "reaped":
-                    # Our lease ran out: slots we held were counted as lost; start afresh.
-                    log.warning("this worker's lease ran out; rejoining under a new id")
-                    self._worker = uuid.uuid4().hex
-                    self._registered = False
-                    self._epoch = reply[1]
+                    self._rejoin(reply[1])
                     continue
                 self._registered = True
                 if kind == "ok":
                     self._epoch = reply[2]
-                    self.workers_seen = int(reply[3])
-                    granted = int(reply[4])
-                    before = int(reply[1])
-                    queue.popleft()
+                    self.workers_seen = reply[3]
+                    granted = reply[4]
+                    before = reply[1]
+                    # By identity: a priority waiter may have come in front of us meanwhile.
+                    queue.remove(waiter)
                     self._in_flight += granted
                     self._acquired += granted
                     # The rest of the grant goes to the next in line, in order.
@@ -451,9 +619,9 @@ class RedisLimiter:
                         self._count_wait(start)
                     self._kick()
                     return _RedisPermit(self, self._worker, self._epoch, before, True)
-                wait_us, paused_us = int(reply[1]), int(reply[2])
+                wait_us, paused_us = reply[1], reply[2]
                 self._epoch = reply[3]
-                self.workers_seen = int(reply[4])
+                self.workers_seen = reply[4]
                 now = self._clock.now()
                 if paused_us > 0:
                     self._paused_until = max(self._paused_until, now + paused_us / _US)
@@ -532,7 +700,7 @@ class RedisLimiter:
             self._pending_pause = 0.0
         if self._leave == leave:
             self._leave = 0
-        self._header_updates += int(reply[1])
+        self._header_updates += reply[1]
         # A report that finds the state gone re-creates it (with our in-flight count).
         self._epoch = reply[2]
 
@@ -555,6 +723,9 @@ class RedisLimiter:
                 # Reports stay queued; the next wake-up or heartbeat tries again.
                 log.warning("could not report to Redis: %s", exc.message)
                 await asyncio.sleep(0.2)
+            except Exception as exc:  # pragma: no cover - a bug: this task must not die
+                log.error("the limiter's reporter failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(0.2)
 
     async def aclose(self) -> None:
         """Send what is left to report, leave the shared queue and close the connection."""
@@ -571,6 +742,12 @@ class RedisLimiter:
                 flusher.cancel()
                 with contextlib.suppress(BaseException):
                     await flusher
+        reservation = self._reservation
+        if reservation is not None and not reservation.done():
+            # A grant on its way is given back by ``_orphaned`` (queued for the flush below).
+            await asyncio.wait({reservation}, timeout=self._socket_timeout)
+            if not reservation.done():
+                reservation.cancel()
         if self._redis is None:
             return
         if self._registered or self._pending:
