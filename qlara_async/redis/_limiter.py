@@ -27,7 +27,14 @@ Failure modes (see the README's "Many workers, one key")
   never better than waiting for Redis.
 * **Redis loses its state** (restart without persistence, failover): the first worker that
   remembers the old state's epoch re-creates it with a cooldown of the longest window, and
-  brings its own in-flight count back; others rejoin under new worker ids.
+  brings its own in-flight count back; others rejoin under new worker ids. A worker started
+  after the loss cannot tell it from the key's first use: it cools down only with
+  ``cold_start="cooldown"`` (then also on a key's very first use).
+* **A worker paused longer than its lease** (SIGSTOP, a VM freeze): its slots were reaped and
+  reused by others; on waking, its next reservation is answered "reaped" and it rejoins under a
+  new id, counting its requests still in flight again. Permits it had been granted before the
+  pause may still be sent: the limiter cannot recall them. Keep ``lease`` above the longest
+  pause a worker may take (and above the client's HTTP timeout).
 * **A worker dies holding slots**: each worker holds a lease (``lease`` seconds, renewed by its
   background task); when it runs out, its in-flight requests are counted as lost requests that
   completed then, its queue place is dropped, and the slots come back. Keep ``lease`` above the
@@ -203,6 +210,14 @@ class RedisLimiter:
     :param margin: seconds added to every window (default as the local limiter's).
     :param use_headers: spend the budget the server reports in ``X-RateLimit-*`` headers.
     :param clock: where this process sleeps (durations only: times come from Redis).
+    :param socket_timeout: seconds for one Redis round trip or connect.
+    :param cold_start: what a worker that has not seen the key's state yet does when Redis holds
+        none. ``"trust"`` (default): start with the whole budget, as on a key's first use.
+        ``"cooldown"``: sit out the longest window first, unless Redis remembers (30 days) that
+        the key was used and its state merely expired while idle. Only this covers a worker
+        that starts just after Redis lost the state (a restart without persistence, a
+        failover, ``FLUSHALL``), which is indistinguishable from a first use; workers that
+        knew the old state always cool down.
     """
 
     def __init__(
@@ -219,6 +234,7 @@ class RedisLimiter:
         use_headers: bool = True,
         clock: Clock | None = None,
         socket_timeout: float = 2.0,
+        cold_start: Literal["trust", "cooldown"] = "trust",
     ) -> None:
         check_url(url)
         if not isinstance(rate_limit, RateLimit):
@@ -243,6 +259,11 @@ class RedisLimiter:
         ):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValidationError(f"{name} must be a number > 0", field=name)
+        if cold_start not in ("trust", "cooldown"):
+            raise ValidationError(
+                f"cold_start must be 'trust' or 'cooldown', got {cold_start!r}", field="cold_start"
+            )
+        self.cold_start = cold_start
         if margin is not None and (
             not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0
         ):
@@ -274,7 +295,8 @@ class RedisLimiter:
         self._ttl_ms = math.ceil((2 * max(spans) / _US + self.lease) * 1000)
         tag = f"qlara:{{{key}}}:"
         self._keys = [
-            tag + k for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost")
+            tag + k
+            for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost", "seen")
         ]
         self._worker = uuid.uuid4().hex
         self._registered = False
@@ -337,7 +359,8 @@ class RedisLimiter:
         return [
             self._worker,
             uuid.uuid4().hex,
-            self._epoch,
+            # '?': no epoch known yet, and no state means it may have been lost (cold_start).
+            self._epoch or ("?" if self.cold_start == "cooldown" else ""),
             local_inflight,
             self._cfg,
             self._grace_us,
