@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from qlara_async import AsyncQlara, QlaraError, RateLimit
+from qlara_async import AsyncQlara, QlaraError, RateLimit, ValidationError
 from qlara_async._limiter import CooldownTooLong
 from qlara_async.redis import (
     RedisConfigMismatchError,
@@ -342,3 +342,28 @@ def test_under_trio_the_limiter_says_it_needs_asyncio(server: RedisServer, key: 
             await limiter.acquire()
 
     trio.run(main)
+
+
+@pytest.mark.asyncio
+async def test_cold_start_cooldown_only_when_the_state_may_have_been_lost(
+    server: RedisServer, key: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    rate = RateLimit((5, 1.0))
+    # No state and no 'seen' marker: a loss (or a first use) — sit out the longest window.
+    fresh = RedisLimiter(server.url, rate, key=key, cold_start="cooldown")
+    with pytest.raises(CooldownTooLong):
+        await fresh.acquire(max_pause=0.01)
+    await fresh.aclose()
+    # The state expired while the key was idle, the marker outlived it: no cooldown.
+    r = aioredis.Redis.from_url(server.url)
+    for name in await r.keys(f"qlara:{{{key}}}:*"):
+        if not name.decode().endswith(":seen"):
+            await r.delete(name)
+    await r.aclose()
+    idle = RedisLimiter(server.url, rate, key=key, cold_start="cooldown")
+    (await idle.acquire(max_pause=0.01)).release(status=200, headers={})
+    await idle.aclose()
+    with pytest.raises(ValidationError):
+        RedisLimiter(server.url, rate, key=key, cold_start="maybe")  # type: ignore[arg-type]
