@@ -367,3 +367,15 @@ async def test_cold_start_cooldown_only_when_the_state_may_have_been_lost(
     await idle.aclose()
     with pytest.raises(ValidationError):
         RedisLimiter(server.url, rate, key=key, cold_start="maybe")  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_password_fails_at_once_even_in_wait_mode(server: RedisServer) -> None:
+    # Waiting does not fix a configuration error: not "unavailable" for unavailable_timeout.
+    url = server.url.replace("redis://", "redis://nobody:wrongpw@", 1)
+    limiter = RedisLimiter(url, RateLimit((5, 1.0)), unavailable_timeout=600)
+    with pytest.raises(RedisLimiterError) as info:
+        await asyncio.wait_for(limiter.acquire(), 30)
+    assert not isinstance(info.value, RedisUnavailableError)
+    assert "wrongpw" not in str(info.value)
+    await limiter.aclose()

@@ -32,7 +32,7 @@ Failure modes (see the README's "Many workers, one key")
   ``cold_start="cooldown"`` (then also on a key's very first use).
 * **A worker paused longer than its lease** (SIGSTOP, a VM freeze): its slots were reaped and
   reused by others; on waking, its next reservation is answered "reaped" and it rejoins under a
-  new id, counting its requests still in flight again. Permits it had been granted before the
+  new id (its requests still in flight were counted by the reaper as lost ones). Permits it had been granted before the
   pause may still be sent: the limiter cannot recall them. Keep ``lease`` above the longest
   pause a worker may take (and above the client's HTTP timeout).
 * **A worker dies holding slots**: each worker holds a lease (``lease`` seconds, renewed by its
@@ -517,12 +517,14 @@ class RedisLimiter:
                 self._finished((self._worker, self._epoch, before, _UNSENT, -1, True))
 
     def _rejoin(self, epoch: str) -> None:
-        # Our lease ran out: slots we held were counted as lost; start afresh. Requests still
-        # in flight under the old id count again under the new one (safer, never fewer).
+        # Our lease ran out: the reaper counted the slots we held as lost requests completing
+        # then (dated ``grace`` late), which covers the ones still in flight; start afresh.
+        # Their reports carry the old id and no longer touch our count, so it restarts at 0.
         log.warning("this worker's lease ran out; rejoining under a new id")
         self._worker = uuid.uuid4().hex
         self._registered = False
         self._epoch = epoch
+        self._in_flight = 0
 
     # -- the protocol -----------------------------------------------------------------------
 
