@@ -53,14 +53,23 @@ async def test_cancelled_worker_does_not_mark_its_partial_shard_done(
     # task.cancel() (asyncio.timeout, arq's job_timeout, Ctrl-C under asyncio.run) stops
     # bulk.run in order and it *returns* a stopped report; run_shard marks the shard done
     # anyway, so its not-sent messages are never sent by anyone.
-    n = 100
+    n = 40
     rate = RateLimit((20, 1.0))
     sim = Simulator(rate, api_keys=["k"])
     with run_in_thread(sim) as url:
         async with AsyncQlara(api_key="k", base_url=url, rate_limit=rate) as client:
             job = ShardedJob(server.url, key, 1, journal_dir=tmp_path)
-            task = asyncio.ensure_future(job.run(client, lambda: _messages(n)))
-            await asyncio.sleep(1.0)
+            started = asyncio.Event()
+            outcomes = 0
+
+            def seen(_: object) -> None:
+                nonlocal outcomes
+                outcomes += 1
+                if outcomes == 10:
+                    started.set()
+
+            task = asyncio.ensure_future(job.run(client, lambda: _messages(n), on_outcome=seen))
+            await asyncio.wait_for(started.wait(), 30)  # mid-shard
             task.cancel()
             try:
                 await task  # (today it returns normally: the cancellation is swallowed)
@@ -94,7 +103,8 @@ async def test_native_cancel_of_acquire_leaks_no_slot(
             (await task).release(status=None, sent=False)
         except asyncio.CancelledError:
             pass
-    await asyncio.sleep(0.3)
+    if limiter._reservation is not None:  # the last one may still be landing
+        await asyncio.wait({limiter._reservation})
     await limiter._flush()
     assert await _inflight(server.url, key) == 0
     await limiter.aclose()
@@ -109,17 +119,23 @@ async def test_leaked_slots_hang_every_worker(
     a = RedisLimiter(server.url, rate, key=key)
     original = a._call
     slow = asyncio.Event()
+    granted = asyncio.Event()
 
     async def call(script: Any, args: list[Any]) -> list[Any]:
         reply = await original(script, args)
         if script is a._reserve:
+            granted.set()
             await slow.wait()  # the reply is slow to come back ...
         return reply
 
     a._call = call  # type: ignore[method-assign]
-    for _ in range(2):
+    for i in range(2):
         task = asyncio.ensure_future(a.acquire())
-        await asyncio.sleep(0.1)
+        if i == 0:
+            await asyncio.wait_for(granted.wait(), 10)
+        else:  # (waits behind the first reservation, still landing)
+            for _ in range(5):
+                await asyncio.sleep(0)
         task.cancel()  # ... and asyncio.wait_for gives up meanwhile
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -140,6 +156,7 @@ async def test_priority_acquire_during_a_reservation_does_not_crash_or_leak(
     limiter = RedisLimiter(server.url, RateLimit((100, 1.0)), key=key)
     original = limiter._call
     gate = asyncio.Event()
+    at_gate = asyncio.Event()
     first = True
 
     async def call(script: Any, args: list[Any]) -> list[Any]:
@@ -147,21 +164,22 @@ async def test_priority_acquire_during_a_reservation_does_not_crash_or_leak(
         reply = await original(script, args)
         if first and script is limiter._reserve:
             first = False
+            at_gate.set()
             await gate.wait()
         return reply
 
     limiter._call = call  # type: ignore[method-assign]
     w = asyncio.ensure_future(limiter.acquire())
     x = asyncio.ensure_future(limiter.acquire())
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(at_gate.wait(), 10)
     p = asyncio.ensure_future(limiter.acquire(priority=True))
-    await asyncio.sleep(0.2)
+    for _ in range(5):  # let p reach the queue (event-loop turns, not time)
+        await asyncio.sleep(0)
     gate.set()
     results = await asyncio.gather(w, x, p, return_exceptions=True)
     assert not [r for r in results if isinstance(r, BaseException)], results
     for permit in results:
         permit.release(status=None, sent=False)  # type: ignore[union-attr]
-    await asyncio.sleep(0.1)
     await limiter._flush()
     assert await _inflight(server.url, key) == 0
     await limiter.aclose()

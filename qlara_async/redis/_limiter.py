@@ -314,6 +314,7 @@ class RedisLimiter:
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._reservation: asyncio.Task[list[Any]] | None = None
+        self._flush_lock = asyncio.Lock()
         self._orphans: set[asyncio.Task[list[Any]]] = set()
         self._backing_off: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -707,6 +708,12 @@ class RedisLimiter:
                     waiter.wake()
 
     async def _flush(self) -> None:
+        # One flush at a time (the reporter, aclose, a caller): two would send, then pop,
+        # the same batch.
+        async with self._flush_lock:
+            await self._flush_once()
+
+    async def _flush_once(self) -> None:
         batch = list(self._pending)
         pause, leave = self._pending_pause, self._leave
         mine = sum(1 for r in batch if r[5] and r[0] == self._worker)
