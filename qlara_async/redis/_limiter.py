@@ -769,7 +769,9 @@ class RedisLimiter:
             self._poke()
             # A flush under way finishes (bounded by the socket timeout, or the backoff of
             # "wait" mode, which is why it is cut short here).
-            done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
+            done: set[Any] = set()
+            if flusher not in self._backing_off:  # (only waiting to retry: nothing to wait for)
+                done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
             if not done:
                 flusher.cancel()
                 with contextlib.suppress(BaseException):
@@ -777,7 +779,8 @@ class RedisLimiter:
         reservation = self._reservation
         if reservation is not None and not reservation.done():
             # A grant on its way is given back by ``_orphaned`` (queued for the flush below).
-            await asyncio.wait({reservation}, timeout=self._socket_timeout)
+            if reservation not in self._backing_off:
+                await asyncio.wait({reservation}, timeout=self._socket_timeout)
             if not reservation.done():
                 reservation.cancel()
         if self._redis is None:

@@ -170,7 +170,11 @@ class ShardedJob:
         **options: Any,
     ) -> BulkReport:
         """Send one shard (``messages()`` gives the whole input, fresh each call) under its own
-        journal, and mark it done. What an arq job calls; ``options`` go to ``bulk.run``."""
+        journal, and mark it done. What an arq job calls; ``options`` go to ``bulk.run``.
+
+        Cancelled mid-shard (``bulk.run`` then returns a stopped report), the shard is not
+        marked done: its lock is handed back and ``asyncio.CancelledError`` is raised, so the
+        shard is resumed from its journal by the next claimer (or arq's retry)."""
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         report = await client.bulk.run(
             shard_of(messages(), shard, self.shards), journal=self.journal(shard), **options
@@ -193,7 +197,9 @@ class ShardedJob:
         self, client: AsyncQlara, messages: Callable[[], Iterable[Any]], **options: Any
     ) -> list[BulkReport]:
         """Claim and send shards until every shard is done (by this worker or another);
-        returns this worker's reports. ``options`` go to ``bulk.run``."""
+        returns this worker's reports. ``options`` go to ``bulk.run``. A cancellation
+        (``task.cancel()``, ``asyncio.timeout``, Ctrl-C) propagates after the shard under way
+        stopped in order; that shard stays to be done."""
         reports: list[BulkReport] = []
         lease_ms = int(self.lease * 1000)
         try:
