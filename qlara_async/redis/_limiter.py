@@ -52,141 +52,23 @@ import logging
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
 from typing import Any, Final, Literal
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from .._clock import AnyioClock, Clock
 from .._config import RateLimit
 from .._exceptions import ValidationError
 from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter, default_margin
-from .._limiter import parse_remaining as _parse_remaining
 from .._redaction import register_redactor
 from ._errors import RedisConfigMismatchError, RedisLimiterError, RedisUnavailableError
+from ._permit import _LOST, _UNSENT, _GrantWaiter, _RedisPermit, _Report
+from ._redis_io import check_url, classify, mask_url, parse_reply, redis_from_url, url_passwords
 from ._scripts import REPORT, RESERVE
 
-__all__ = ["RedisLimiter"]
+__all__ = ["RedisLimiter", "mask_url"]
 
 log = logging.getLogger("qlara_async.redis")
 
 _US: Final = 1_000_000
-_UNSENT, _ANSWERED, _LOST = 0, 1, 2
-
-
-_SECRET_PARAMS: Final = frozenset({"password"})
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any password (in the userinfo or a ``?password=`` parameter, which
-    redis-py honours too) replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password is not None:
-            user = parts.username or ""
-            host = parts.netloc.rpartition("@")[2]
-            netloc = f"{user}:***@{host}"
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-                query = "&".join(
-                    f"{quote(k)}=***" if k.lower() in _SECRET_PARAMS else f"{quote(k)}={quote(v)}"
-                    for k, v in pairs
-                )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "<redis url>"
-
-
-def url_passwords(url: str) -> list[str]:
-    """Every password ``url`` carries (for the redactor)."""
-    try:
-        parts = urlsplit(url)
-        found = [parts.password] if parts.password else []
-        found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
-        return found
-    except ValueError:
-        return []
-
-
-def check_url(url: object) -> str:
-    """``url`` if it is a well-formed ``redis://``, ``rediss://`` or ``unix://`` URL, else a
-    :class:`ValidationError` naming ``url`` (never quoting it: it may hold a password)."""
-    if not isinstance(url, str):
-        raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        raise ValidationError("url is not a well-formed URL", field="url") from None
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
-    return url
-
-
-def redis_from_url(url: str, **options: Any) -> Any:
-    """redis-py's client for ``url``; its complaints about the URL become a
-    :class:`ValidationError` naming ``url``."""
-    import redis.asyncio as aioredis
-
-    try:
-        return aioredis.Redis.from_url(url, **options)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(
-            f"url is not a usable Redis URL ({type(exc).__name__})", field="url"
-        ) from None
-
-
-class _RedisPermit:
-    __slots__ = ("_before", "_counted", "_epoch", "_limiter", "_released", "_worker")
-
-    def __init__(
-        self, limiter: RedisLimiter, worker: str, epoch: str, before: int, counted: bool
-    ) -> None:
-        self._limiter = limiter
-        self._worker = worker
-        self._epoch = epoch
-        self._before = before
-        self._counted = counted
-        self._released = False
-
-    def release(
-        self,
-        *,
-        status: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        sent: bool = True,
-    ) -> None:
-        """Report the request's end (see :class:`~qlara_async._limiter.Permit`); only the first
-        call counts. Never blocks: the report goes to Redis from a background task."""
-        if self._released:
-            return
-        self._released = True
-        kind = _UNSENT if not sent else (_LOST if status is None else _ANSWERED)
-        remaining = -1
-        if kind == _ANSWERED and headers is not None:
-            parsed = _parse_remaining(headers)
-            remaining = -1 if parsed is None else parsed
-        self._limiter._finished(
-            (self._worker, self._epoch, self._before, kind, remaining, self._counted)
-        )
-
-    def __repr__(self) -> str:
-        return f"<RedisPermit released={self._released}>"
-
-
-_Report = tuple[str, str, int, int, int, bool]
-
-
-class _GrantWaiter(_Waiter):
-    """A waiter that may be handed a permit by the head's reservation."""
-
-    __slots__ = ("permit",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.permit: _RedisPermit | None = None
 
 
 class RedisLimiter:
@@ -374,13 +256,7 @@ class RedisLimiter:
 
         Only the round trip itself may be protected by the caller (see ``_reserve_in_task``):
         the waits between retries are plain sleeps, cancellable like any other."""
-        from redis.exceptions import (
-            AuthenticationError,
-            BusyLoadingError,
-            NoScriptError,
-            RedisError,
-            ResponseError,
-        )
+        from redis.exceptions import RedisError
 
         deadline = self._clock.now() + self.unavailable_timeout
         backoff = 0.05
@@ -389,23 +265,12 @@ class RedisLimiter:
             try:
                 reply = await script(keys=self._keys, args=args)
             except (RedisError, OSError, asyncio.TimeoutError) as exc:
-                if isinstance(exc, AuthenticationError) or (
-                    isinstance(exc, ResponseError)
-                    and any(w in str(exc) for w in ("NOAUTH", "WRONGPASS", "NOPERM"))
-                ):
-                    # A wrong password or user: waiting will not fix the configuration.
+                kind = classify(exc)
+                if kind != "transient":
+                    what = "the credentials" if kind == "auth" else "the limiter's script"
+                    # A wrong password or a refused script: waiting will not fix it.
                     raise RedisLimiterError(
-                        f"Redis at {self._safe_url} refused the credentials ({type(exc).__name__})",
-                        url=self._safe_url,
-                    ) from None
-                if (
-                    isinstance(exc, ResponseError)
-                    and not isinstance(exc, (NoScriptError, BusyLoadingError))
-                    and not str(exc).startswith("BUSY")
-                ):
-                    raise RedisLimiterError(
-                        f"Redis at {self._safe_url} refused the limiter's script"
-                        f" ({type(exc).__name__})",
+                        f"Redis at {self._safe_url} refused {what} ({type(exc).__name__})",
                         url=self._safe_url,
                     ) from None
                 # Unreachable, LOADING or BUSY (another script running): transient.
@@ -437,37 +302,10 @@ class RedisLimiter:
             return result
 
     def _checked(self, script: Any, reply: Any) -> list[Any]:
-        """The script's reply, its shape checked and numbers parsed: a server (or proxy) that
-        answers something else gives a :class:`RedisLimiterError`, never a ``TypeError``."""
+        """The reply, checked (see ``parse_reply``): never a ``TypeError`` from garbage."""
         try:
-            if not isinstance(reply, (list, tuple)) or not reply:
-                raise ValueError
-            out: list[Any] = [x.decode() if isinstance(x, bytes) else x for x in reply]
-            kind = out[0]
-            numbers: tuple[int, ...]
-            if kind == "cfg" or kind == "reaped":
-                size, numbers = 2, ()
-            elif script is self._report:
-                size, numbers = (3, (1,)) if kind == "ok" else (0, ())
-            elif kind == "ok":
-                size, numbers = 5, (1, 3, 4)
-            elif kind == "wait":
-                size, numbers = 5, (1, 2, 4)
-            else:
-                size, numbers = 0, ()
-            if not size or len(out) < size:
-                raise ValueError
-            for i in numbers:
-                if isinstance(out[i], bool):
-                    raise ValueError
-                out[i] = int(out[i])
-            if kind == "ok" and script is not self._report and out[4] < 1:
-                raise ValueError
-            for i in range(1, size):
-                if i not in numbers and not isinstance(out[i], str):
-                    raise ValueError
-            return out
-        except (ValueError, TypeError, UnicodeDecodeError):
+            return parse_reply(reply, report=script is self._report)
+        except ValueError:
             raise RedisLimiterError(
                 f"Redis at {self._safe_url} gave the limiter an unexpected reply",
                 url=self._safe_url,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from .._exceptions import ValidationError
 from ..bulk import BulkReport, JournalLockedError
 from ._errors import RedisLimiterError, RedisUnavailableError
-from ._limiter import check_url, mask_url, redis_from_url
+from ._redis_io import check_url, mask_url, redis_from_url
 
 if TYPE_CHECKING:
     from .._client import AsyncQlara
