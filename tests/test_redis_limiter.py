@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from qlara_async import AsyncQlara, QlaraError, RateLimit
+from qlara_async import AsyncQlara, QlaraError, RateLimit, ValidationError
 from qlara_async._limiter import CooldownTooLong
 from qlara_async.redis import (
     RedisConfigMismatchError,
@@ -227,8 +227,12 @@ async def test_keys_carry_one_hash_tag_and_expire(server: RedisServer, key: str)
     r = aioredis.Redis.from_url(server.url)
     names = sorted(k.decode() for k in await r.keys(f"qlara:{{{key}}}:*"))
     assert names and all(n.startswith(f"qlara:{{{key}}}:") for n in names)
-    ttls = [await r.pttl(n) for n in names]
-    assert all(0 < t <= (2 * 0.5025 + 1.0) * 1000 + 1 for t in ttls)
+    # The state expires soon after the key's last use; only the ``seen`` marker (which tells
+    # an idle expiry from a loss, see cold_start) stays, for 30 days.
+    ttls = {n: await r.pttl(n) for n in names}
+    seen = ttls.pop(f"qlara:{{{key}}}:seen")
+    assert 0 < seen <= 30 * 86400 * 1000
+    assert all(0 < t <= (2 * 0.5025 + 1.0) * 1000 + 1 for t in ttls.values())
     await r.aclose()
     await a.aclose()
 
@@ -338,3 +342,40 @@ def test_under_trio_the_limiter_says_it_needs_asyncio(server: RedisServer, key: 
             await limiter.acquire()
 
     trio.run(main)
+
+
+@pytest.mark.asyncio
+async def test_cold_start_cooldown_only_when_the_state_may_have_been_lost(
+    server: RedisServer, key: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    rate = RateLimit((5, 1.0))
+    # No state and no 'seen' marker: a loss (or a first use) — sit out the longest window.
+    fresh = RedisLimiter(server.url, rate, key=key, cold_start="cooldown")
+    with pytest.raises(CooldownTooLong):
+        await fresh.acquire(max_pause=0.01)
+    await fresh.aclose()
+    # The state expired while the key was idle, the marker outlived it: no cooldown.
+    r = aioredis.Redis.from_url(server.url)
+    for name in await r.keys(f"qlara:{{{key}}}:*"):
+        if not name.decode().endswith(":seen"):
+            await r.delete(name)
+    await r.aclose()
+    idle = RedisLimiter(server.url, rate, key=key, cold_start="cooldown")
+    (await idle.acquire(max_pause=0.01)).release(status=200, headers={})
+    await idle.aclose()
+    with pytest.raises(ValidationError):
+        RedisLimiter(server.url, rate, key=key, cold_start="maybe")  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_password_fails_at_once_even_in_wait_mode(server: RedisServer) -> None:
+    # Waiting does not fix a configuration error: not "unavailable" for unavailable_timeout.
+    url = server.url.replace("redis://", "redis://nobody:wrongpw@", 1)
+    limiter = RedisLimiter(url, RateLimit((5, 1.0)), unavailable_timeout=600)
+    with pytest.raises(RedisLimiterError) as info:
+        await asyncio.wait_for(limiter.acquire(), 30)
+    assert not isinstance(info.value, RedisUnavailableError)
+    assert "wrongpw" not in str(info.value)
+    await limiter.aclose()

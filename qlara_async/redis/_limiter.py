@@ -27,7 +27,14 @@ Failure modes (see the README's "Many workers, one key")
   never better than waiting for Redis.
 * **Redis loses its state** (restart without persistence, failover): the first worker that
   remembers the old state's epoch re-creates it with a cooldown of the longest window, and
-  brings its own in-flight count back; others rejoin under new worker ids.
+  brings its own in-flight count back; others rejoin under new worker ids. A worker started
+  after the loss cannot tell it from the key's first use: it cools down only with
+  ``cold_start="cooldown"`` (then also on a key's very first use).
+* **A worker paused longer than its lease** (SIGSTOP, a VM freeze): its slots were reaped and
+  reused by others; on waking, its next reservation is answered "reaped" and it rejoins under a
+  new id (its requests still in flight were counted by the reaper as lost ones). Permits it had been granted before the
+  pause may still be sent: the limiter cannot recall them. Keep ``lease`` above the longest
+  pause a worker may take (and above the client's HTTP timeout).
 * **A worker dies holding slots**: each worker holds a lease (``lease`` seconds, renewed by its
   background task); when it runs out, its in-flight requests are counted as lost requests that
   completed then, its queue place is dropped, and the slots come back. Keep ``lease`` above the
@@ -45,93 +52,23 @@ import logging
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
-
-import anyio
 
 from .._clock import AnyioClock, Clock
 from .._config import RateLimit
 from .._exceptions import ValidationError
 from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter, default_margin
-from .._limiter import parse_remaining as _parse_remaining
 from .._redaction import register_redactor
 from ._errors import RedisConfigMismatchError, RedisLimiterError, RedisUnavailableError
+from ._permit import _LOST, _UNSENT, _GrantWaiter, _RedisPermit, _Report
+from ._redis_io import check_url, classify, mask_url, parse_reply, redis_from_url, url_passwords
 from ._scripts import REPORT, RESERVE
 
-__all__ = ["RedisLimiter"]
+__all__ = ["RedisLimiter", "mask_url"]
 
 log = logging.getLogger("qlara_async.redis")
 
 _US: Final = 1_000_000
-_UNSENT, _ANSWERED, _LOST = 0, 1, 2
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        netloc = f"{user}:***@{host}{port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    except ValueError:
-        return "<redis url>"
-
-
-class _RedisPermit:
-    __slots__ = ("_before", "_counted", "_epoch", "_limiter", "_released", "_worker")
-
-    def __init__(
-        self, limiter: RedisLimiter, worker: str, epoch: str, before: int, counted: bool
-    ) -> None:
-        self._limiter = limiter
-        self._worker = worker
-        self._epoch = epoch
-        self._before = before
-        self._counted = counted
-        self._released = False
-
-    def release(
-        self,
-        *,
-        status: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        sent: bool = True,
-    ) -> None:
-        """Report the request's end (see :class:`~qlara_async._limiter.Permit`); only the first
-        call counts. Never blocks: the report goes to Redis from a background task."""
-        if self._released:
-            return
-        self._released = True
-        kind = _UNSENT if not sent else (_LOST if status is None else _ANSWERED)
-        remaining = -1
-        if kind == _ANSWERED and headers is not None:
-            parsed = _parse_remaining(headers)
-            remaining = -1 if parsed is None else parsed
-        self._limiter._finished(
-            (self._worker, self._epoch, self._before, kind, remaining, self._counted)
-        )
-
-    def __repr__(self) -> str:
-        return f"<RedisPermit released={self._released}>"
-
-
-_Report = tuple[str, str, int, int, int, bool]
-
-
-class _GrantWaiter(_Waiter):
-    """A waiter that may be handed a permit by the head's reservation."""
-
-    __slots__ = ("permit",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.permit: _RedisPermit | None = None
 
 
 class RedisLimiter:
@@ -155,6 +92,14 @@ class RedisLimiter:
     :param margin: seconds added to every window (default as the local limiter's).
     :param use_headers: spend the budget the server reports in ``X-RateLimit-*`` headers.
     :param clock: where this process sleeps (durations only: times come from Redis).
+    :param socket_timeout: seconds for one Redis round trip or connect.
+    :param cold_start: what a worker that has not seen the key's state yet does when Redis holds
+        none. ``"trust"`` (default): start with the whole budget, as on a key's first use.
+        ``"cooldown"``: sit out the longest window first, unless Redis remembers (30 days) that
+        the key was used and its state merely expired while idle. Only this covers a worker
+        that starts just after Redis lost the state (a restart without persistence, a
+        failover, ``FLUSHALL``), which is indistinguishable from a first use; workers that
+        knew the old state always cool down.
     """
 
     def __init__(
@@ -171,9 +116,9 @@ class RedisLimiter:
         use_headers: bool = True,
         clock: Clock | None = None,
         socket_timeout: float = 2.0,
+        cold_start: Literal["trust", "cooldown"] = "trust",
     ) -> None:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-            raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+        check_url(url)
         if not isinstance(rate_limit, RateLimit):
             raise ValidationError(
                 f"rate_limit must be a RateLimit, got {type(rate_limit).__name__}",
@@ -196,6 +141,11 @@ class RedisLimiter:
         ):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValidationError(f"{name} must be a number > 0", field=name)
+        if cold_start not in ("trust", "cooldown"):
+            raise ValidationError(
+                f"cold_start must be 'trust' or 'cooldown', got {cold_start!r}", field="cold_start"
+            )
+        self.cold_start = cold_start
         if margin is not None and (
             not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0
         ):
@@ -209,7 +159,7 @@ class RedisLimiter:
         self.use_headers = use_headers
         self._url = url
         self._safe_url = mask_url(url)
-        self._password = urlsplit(url).password
+        self._passwords = url_passwords(url)
         register_redactor(self._redact)
         self._socket_timeout = float(socket_timeout)
         self._clock: Clock = clock if clock is not None else AnyioClock()
@@ -227,7 +177,8 @@ class RedisLimiter:
         self._ttl_ms = math.ceil((2 * max(spans) / _US + self.lease) * 1000)
         tag = f"qlara:{{{key}}}:"
         self._keys = [
-            tag + k for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost")
+            tag + k
+            for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost", "seen")
         ]
         self._worker = uuid.uuid4().hex
         self._registered = False
@@ -244,6 +195,10 @@ class RedisLimiter:
         self._report: Any = None
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
+        self._reservation: asyncio.Task[list[Any]] | None = None
+        self._flush_lock = asyncio.Lock()
+        self._orphans: set[asyncio.Task[list[Any]]] = set()
+        self._backing_off: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.workers_seen = 0
         """Workers registered on the key at the last reservation."""
@@ -254,21 +209,21 @@ class RedisLimiter:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if self._password:
-            text = text.replace(self._password, "***")
+        for password in self._passwords:
+            text = text.replace(password, "***")
         return text
 
     def _connect(self) -> None:
         if self._redis is not None:
             return
         try:
-            import redis.asyncio as aioredis
+            import redis.asyncio  # noqa: F401
         except ImportError:  # pragma: no cover - depends on the install
             raise RedisLimiterError(
                 "RedisLimiter needs the redis extra: pip install 'qlara-async[redis]'",
                 url=self._safe_url,
             ) from None
-        self._redis = aioredis.Redis.from_url(
+        self._redis = redis_from_url(
             self._url,
             socket_timeout=self._socket_timeout,
             socket_connect_timeout=self._socket_timeout,
@@ -287,7 +242,8 @@ class RedisLimiter:
         return [
             self._worker,
             uuid.uuid4().hex,
-            self._epoch,
+            # '?': no epoch known yet, and no state means it may have been lost (cold_start).
+            self._epoch or ("?" if self.cold_start == "cooldown" else ""),
             local_inflight,
             self._cfg,
             self._grace_us,
@@ -296,30 +252,47 @@ class RedisLimiter:
         ]
 
     async def _call(self, script: Any, args: list[Any]) -> list[Any]:
-        """One script call; retried per ``on_unavailable``; only our errors leave."""
-        from redis.exceptions import NoScriptError, RedisError, ResponseError
+        """One script call; retried per ``on_unavailable``; only our errors leave.
+
+        Only the round trip itself may be protected by the caller (see ``_reserve_in_task``):
+        the waits between retries are plain sleeps, cancellable like any other."""
+        from redis.exceptions import RedisError
 
         deadline = self._clock.now() + self.unavailable_timeout
         backoff = 0.05
+        task = asyncio.current_task()
         while True:
             try:
                 reply = await script(keys=self._keys, args=args)
             except (RedisError, OSError, asyncio.TimeoutError) as exc:
-                if isinstance(exc, ResponseError) and not isinstance(exc, NoScriptError):
+                kind = classify(exc)
+                if kind != "transient":
+                    what = "the credentials" if kind == "auth" else "the limiter's script"
+                    # A wrong password or a refused script: waiting will not fix it.
                     raise RedisLimiterError(
-                        f"Redis at {self._safe_url} refused the limiter's script"
-                        f" ({type(exc).__name__})",
+                        f"Redis at {self._safe_url} refused {what} ({type(exc).__name__})",
                         url=self._safe_url,
                     ) from None
-                if self.on_unavailable == "fail" or self._clock.now() >= deadline:
+                # Unreachable, LOADING or BUSY (another script running): transient.
+                if (
+                    self.on_unavailable == "fail"
+                    or self._clock.now() >= deadline
+                    or task in self._orphans
+                ):
                     raise self._unavailable(exc) from None
                 # Once per outage at WARNING; the retries themselves at DEBUG.
                 level = logging.DEBUG if backoff > 0.05 else logging.WARNING
                 log.log(level, "Redis unavailable (%s); retrying", type(exc).__name__)
-                await self._clock.sleep(backoff)
+                if task is not None:
+                    self._backing_off.add(task)
+                try:
+                    await self._clock.sleep(backoff)
+                finally:
+                    if task is not None:
+                        self._backing_off.discard(task)
                 backoff = min(1.0, backoff * 2)
                 continue
-            result = [x.decode() if isinstance(x, bytes) else x for x in reply]
+            result = self._checked(script, reply)
             if result[0] == "cfg":
                 raise RedisConfigMismatchError(
                     f"key {self.key!r} is used with other windows ({result[1]}) than"
@@ -327,6 +300,70 @@ class RedisLimiter:
                     url=self._safe_url,
                 )
             return result
+
+    def _checked(self, script: Any, reply: Any) -> list[Any]:
+        """The reply, checked (see ``parse_reply``): never a ``TypeError`` from garbage."""
+        try:
+            return parse_reply(reply, report=script is self._report)
+        except ValueError:
+            raise RedisLimiterError(
+                f"Redis at {self._safe_url} gave the limiter an unexpected reply",
+                url=self._safe_url,
+            ) from None
+
+    async def _reserve_in_task(self, args: list[Any]) -> list[Any]:
+        """The reservation's round trip, in a task of its own: if the caller is cancelled
+        (an anyio scope or a bare asyncio ``task.cancel()``) while Redis may be granting, the
+        task still gets the reply and gives what it granted back (``_orphaned``); if it is only
+        waiting to retry, it is cancelled too. One reservation at a time per process."""
+        task = asyncio.get_running_loop().create_task(self._call(self._reserve, args))
+        self._reservation = task
+        task.add_done_callback(self._reservation_done)
+        try:
+            return await asyncio.shield(task)
+        except BaseException:
+            if task.done():
+                # Cancelled just as the reply landed: the grant is ours to give back.
+                self._orphaned(task)
+            else:
+                self._orphans.add(task)
+                task.add_done_callback(self._orphaned)
+                if task in self._backing_off:
+                    task.cancel()  # nothing granted: it was only waiting to retry
+            raise
+
+    def _reservation_done(self, task: asyncio.Task[list[Any]]) -> None:
+        if self._reservation is task:
+            self._reservation = None
+        self._kick()
+
+    def _orphaned(self, task: asyncio.Task[list[Any]]) -> None:
+        """A reservation whose caller left: give back whatever Redis granted to it."""
+        self._orphans.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        reply = task.result()
+        if reply[0] == "reaped":
+            self._rejoin(reply[1])
+            return
+        self._registered = True
+        self._epoch = reply[2] if reply[0] == "ok" else reply[3]
+        if reply[0] == "ok":
+            granted, before = reply[4], reply[1]
+            self._in_flight += granted
+            self._acquired += granted
+            for _ in range(granted):
+                self._finished((self._worker, self._epoch, before, _UNSENT, -1, True))
+
+    def _rejoin(self, epoch: str) -> None:
+        # Our lease ran out: the reaper counted the slots we held as lost requests completing
+        # then (dated ``grace`` late), which covers the ones still in flight; start afresh.
+        # Their reports carry the old id and no longer touch our count, so it restarts at 0.
+        log.warning("this worker's lease ran out; rejoining under a new id")
+        self._worker = uuid.uuid4().hex
+        self._registered = False
+        self._epoch = epoch
+        self._in_flight = 0
 
     # -- the protocol -----------------------------------------------------------------------
 
@@ -402,39 +439,34 @@ class RedisLimiter:
                     # Granted by a reservation the head made for several of us.
                     self._count_wait(start)
                     return waiter.permit
-                if self._head() is not waiter:
+                if self._head() is not waiter or self._reservation is not None:
+                    # Not our turn, or a reservation of this process is on its way (its
+                    # grant may be ours: it is handed out in queue order when it lands).
                     waited = True
                     await waiter.park()
                     continue
-                # Shielded: a reservation granted by Redis must reach us, or its slot leaks
-                # until the lease runs out. A cancellation lands at the next checkpoint.
-                with anyio.CancelScope(shield=True):
-                    reply = await self._call(
-                        self._reserve,
-                        [
-                            *self._common(self._in_flight),
-                            int(priority),
-                            int(self._registered),
-                            math.ceil(self.poll_interval * _US),
-                            math.ceil(max(0.05, 10 * self.poll_interval) * _US),
-                            self.waiting,
-                        ],
-                    )
+                reply = await self._reserve_in_task(
+                    [
+                        *self._common(self._in_flight),
+                        int(priority),
+                        int(self._registered),
+                        math.ceil(self.poll_interval * _US),
+                        math.ceil(max(0.05, 10 * self.poll_interval) * _US),
+                        self.waiting,
+                    ]
+                )
                 kind = reply[0]
                 if kind == "reaped":
-                    # Our lease ran out: slots we held were counted as lost; start afresh.
-                    log.warning("this worker's lease ran out; rejoining under a new id")
-                    self._worker = uuid.uuid4().hex
-                    self._registered = False
-                    self._epoch = reply[1]
+                    self._rejoin(reply[1])
                     continue
                 self._registered = True
                 if kind == "ok":
                     self._epoch = reply[2]
-                    self.workers_seen = int(reply[3])
-                    granted = int(reply[4])
-                    before = int(reply[1])
-                    queue.popleft()
+                    self.workers_seen = reply[3]
+                    granted = reply[4]
+                    before = reply[1]
+                    # By identity: a priority waiter may have come in front of us meanwhile.
+                    queue.remove(waiter)
                     self._in_flight += granted
                     self._acquired += granted
                     # The rest of the grant goes to the next in line, in order.
@@ -451,9 +483,9 @@ class RedisLimiter:
                         self._count_wait(start)
                     self._kick()
                     return _RedisPermit(self, self._worker, self._epoch, before, True)
-                wait_us, paused_us = int(reply[1]), int(reply[2])
+                wait_us, paused_us = reply[1], reply[2]
                 self._epoch = reply[3]
-                self.workers_seen = int(reply[4])
+                self.workers_seen = reply[4]
                 now = self._clock.now()
                 if paused_us > 0:
                     self._paused_until = max(self._paused_until, now + paused_us / _US)
@@ -514,6 +546,12 @@ class RedisLimiter:
                     waiter.wake()
 
     async def _flush(self) -> None:
+        # One flush at a time (the reporter, aclose, a caller): two would send, then pop,
+        # the same batch.
+        async with self._flush_lock:
+            await self._flush_once()
+
+    async def _flush_once(self) -> None:
         batch = list(self._pending)
         pause, leave = self._pending_pause, self._leave
         mine = sum(1 for r in batch if r[5] and r[0] == self._worker)
@@ -532,7 +570,7 @@ class RedisLimiter:
             self._pending_pause = 0.0
         if self._leave == leave:
             self._leave = 0
-        self._header_updates += int(reply[1])
+        self._header_updates += reply[1]
         # A report that finds the state gone re-creates it (with our in-flight count).
         self._epoch = reply[2]
 
@@ -555,6 +593,9 @@ class RedisLimiter:
                 # Reports stay queued; the next wake-up or heartbeat tries again.
                 log.warning("could not report to Redis: %s", exc.message)
                 await asyncio.sleep(0.2)
+            except Exception as exc:  # pragma: no cover - a bug: this task must not die
+                log.error("the limiter's reporter failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(0.2)
 
     async def aclose(self) -> None:
         """Send what is left to report, leave the shared queue and close the connection."""
@@ -566,11 +607,20 @@ class RedisLimiter:
             self._poke()
             # A flush under way finishes (bounded by the socket timeout, or the backoff of
             # "wait" mode, which is why it is cut short here).
-            done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
+            done: set[Any] = set()
+            if flusher not in self._backing_off:  # (only waiting to retry: nothing to wait for)
+                done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
             if not done:
                 flusher.cancel()
                 with contextlib.suppress(BaseException):
                     await flusher
+        reservation = self._reservation
+        if reservation is not None and not reservation.done():
+            # A grant on its way is given back by ``_orphaned`` (queued for the flush below).
+            if reservation not in self._backing_off:
+                await asyncio.wait({reservation}, timeout=self._socket_timeout)
+            if not reservation.done():
+                reservation.cancel()
         if self._redis is None:
             return
         if self._registered or self._pending:

@@ -17,6 +17,7 @@ The keys all share one hash tag, ``qlara:{<key>}:...``, so they live in one clus
 ``qdead``     hash: worker id -> the time by which it promised to ask again.
 ``lost``      zset: completions of lost requests, scored until they stop counting as "may
               still land".
+``seen``      string, kept 30 days: the key was used (tells an idle expiry from a loss).
 
 Floats are stored with ``%.17g`` (round-trips a double exactly).
 """
@@ -27,7 +28,7 @@ from typing import Final
 
 __all__ = ["REPORT", "RESERVE"]
 
-# KEYS: meta, comps, inflight, workers, queue, qdead, lost
+# KEYS: meta, comps, inflight, workers, queue, qdead, lost, seen
 # Shared prelude. ARGV[1..8] are common to both scripts:
 #   1 worker, 2 new_epoch, 3 known_epoch, 4 local_inflight (to restore after a state loss),
 #   5 cfg ("n:span_us,..."), 6 grace_us, 7 ttl_ms, 8 lease_us
@@ -60,9 +61,14 @@ if not epoch then
     -- No state: the first use of this key, a key idle past its TTL, or Redis lost it (restart
     -- without persistence, failover). A worker that knew an earlier epoch proves the last: the
     -- server may still hold a full window of arrivals nobody remembers, so sit one out.
+    --
+    -- A worker that knows no epoch cannot tell a loss from the key's first use; with
+    -- cold_start="cooldown" it sends '?' and cools down unless ``seen`` (KEYS[8], kept 30 days,
+    -- outliving the state's TTL) shows that the state only expired while the key was idle.
     epoch = new_epoch
     local paused = 0
-    if known_epoch ~= '' and known_epoch ~= new_epoch then
+    local unknown = known_epoch == '?' and redis.call('EXISTS', KEYS[8]) == 0
+    if unknown or (known_epoch ~= '' and known_epoch ~= '?' and known_epoch ~= new_epoch) then
         paused = now + maxspan
         restarted = true
     end
@@ -118,6 +124,7 @@ local function save()
     redis.call('HSET', meta, 'level', fmt(level), 'level_at', level_at, 'paused', paused,
         'ncomp', ncomp)
     for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
+    redis.call('SET', KEYS[8], '1', 'PX', 2592000000)
 end
 """
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._exceptions import ValidationError
 from ..bulk import BulkReport, JournalLockedError
-from ._errors import RedisUnavailableError
-from ._limiter import mask_url
+from ._errors import RedisLimiterError, RedisUnavailableError
+from ._redis_io import check_url, mask_url, redis_from_url
 
 if TYPE_CHECKING:
     from .._client import AsyncQlara
@@ -62,6 +62,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+# KEYS: lock   ARGV: worker
+_RELEASE: Final = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
 
 
 def shard_of(messages: Iterable[T], shard: int, shards: int) -> Iterator[T]:
@@ -93,8 +98,7 @@ class ShardedJob:
         done_ttl: float = 7 * 86400.0,
         poll_interval: float = 1.0,
     ) -> None:
-        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValidationError("url must be a redis://, rediss:// or unix:// URL", field="url")
+        check_url(url)
         if not isinstance(job, str) or not job or any(c in job for c in "{}/\\ \r\n"):
             raise ValidationError(
                 "job must be a non-empty name without braces, slashes or spaces", field="job"
@@ -130,9 +134,7 @@ class ShardedJob:
         from redis.exceptions import RedisError
 
         if self._redis is None:
-            import redis.asyncio as aioredis
-
-            self._redis = aioredis.Redis.from_url(self._url, socket_timeout=5.0)
+            self._redis = redis_from_url(self._url, socket_timeout=5.0)
         try:
             return await self._redis.eval(script, len(keys), *keys, *args)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
@@ -168,11 +170,22 @@ class ShardedJob:
         **options: Any,
     ) -> BulkReport:
         """Send one shard (``messages()`` gives the whole input, fresh each call) under its own
-        journal, and mark it done. What an arq job calls; ``options`` go to ``bulk.run``."""
+        journal, and mark it done. What an arq job calls; ``options`` go to ``bulk.run``.
+
+        Cancelled mid-shard (``bulk.run`` then returns a stopped report), the shard is not
+        marked done: its lock is handed back and ``asyncio.CancelledError`` is raised, so the
+        shard is resumed from its journal by the next claimer (or arq's retry)."""
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         report = await client.bulk.run(
             shard_of(messages(), shard, self.shards), journal=self.journal(shard), **options
         )
+        if report.stopped:
+            # Cancelled (``bulk.run`` consumes a bare ``task.cancel()`` and returns what it
+            # did): the shard is not done. Hand it back at once (its journal resumes it) and
+            # let the cancellation go on, as the caller asked.
+            with contextlib.suppress(RedisLimiterError):
+                await self._eval(_RELEASE, [self._locks[shard]], [self.worker])
+            raise asyncio.CancelledError
         await self._eval(
             _DONE,
             [self._done_key, self._locks[shard]],
@@ -184,16 +197,21 @@ class ShardedJob:
         self, client: AsyncQlara, messages: Callable[[], Iterable[Any]], **options: Any
     ) -> list[BulkReport]:
         """Claim and send shards until every shard is done (by this worker or another);
-        returns this worker's reports. ``options`` go to ``bulk.run``."""
+        returns this worker's reports. ``options`` go to ``bulk.run``. A cancellation
+        (``task.cancel()``, ``asyncio.timeout``, Ctrl-C) propagates after the shard under way
+        stopped in order; that shard stays to be done."""
         reports: list[BulkReport] = []
         lease_ms = int(self.lease * 1000)
         try:
             while True:
-                shard = int(
-                    await self._eval(
-                        _CLAIM, [self._done_key, *self._locks], [self.worker, lease_ms]
-                    )
+                shard = await self._eval(
+                    _CLAIM, [self._done_key, *self._locks], [self.worker, lease_ms]
                 )
+                if not isinstance(shard, int) or isinstance(shard, bool):
+                    raise RedisLimiterError(
+                        f"Redis at {self._safe_url} gave an unexpected reply to a claim",
+                        url=self._safe_url,
+                    )
                 if shard == -2:
                     return reports
                 if shard == -1:
