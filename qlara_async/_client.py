@@ -35,7 +35,7 @@ from ._constants import (
     NotGiven,
 )
 from ._exceptions import ValidationError
-from ._httpx import NoCookies
+from ._httpx import HeaderAuth, NoCookies
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
@@ -62,7 +62,7 @@ from .resources.webhooks import WebhooksResource
 from .resources.whatsapp import WhatsAppResource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Generator
+    from collections.abc import Awaitable, Callable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -71,23 +71,6 @@ T = TypeVar("T")
 __all__ = ["AsyncQlara"]
 
 log = logging.getLogger("qlara_async")
-
-
-class _HeaderAuth(httpx.Auth):
-    """Adds the credential header inside httpx, as the request leaves: our frames never build a
-    headers dict holding it (the ``httpx.Request`` object does hold it once sent; its repr does
-    not show headers)."""
-
-    def __init__(self, name: str, value: _Secret) -> None:
-        self._name = name
-        self._value = value
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers[self._name] = self._value.get()
-        yield request
-
-    def __repr__(self) -> str:
-        return f"<{self._name} auth>"
 
 
 class _Secret:
@@ -416,7 +399,7 @@ class AsyncQlara:
             wire=wire,
             base_url=self.base_url,
             headers=self._static_headers,
-            auth=_HeaderAuth(self._auth_name, self._auth_value),
+            auth=HeaderAuth(self._auth_name, self._auth_value.get),
             http_client=http_client,
             limiter=self._limiter,
             retry_policy=retry_policy,

@@ -69,7 +69,7 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
-from ._httpx import drop_pool, exchange
+from ._httpx import RequestBuilder, drop_pool, exchange
 from ._limiter import CooldownTooLong, Limiter
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -191,6 +191,7 @@ class Transport:
         self._redact = redact or _unchanged
         self.max_response_size = max_response_size
         self._urls: dict[str, httpx.URL] = {}
+        self._builder = RequestBuilder(http_client)
         self.closed = False
         """Set by the client's ``aclose()``: no new request may start."""
         self._loop: object = None
@@ -249,6 +250,7 @@ class Transport:
             )
         url = self.base_url + path
         headers = self._json_headers if content is not None else self._headers
+        plain = params is None and files is None and data is None
         priority = False
         retry_number = 0
         while True:
@@ -271,17 +273,22 @@ class Transport:
                 if self.wire is None:
                     # Built per attempt (an httpx.Request is consumed by sending) from the
                     # same bytes.
-                    request = self._build(
-                        method,
-                        url,
-                        content=content,
-                        params=params,
-                        # An upload is rebuilt for every attempt (a file is rewound or reopened).
-                        files=files() if callable(files) else files,
-                        data=data,
-                        headers=headers,
-                        timeout=timeout,
-                    )
+                    if plain:
+                        # Nearly every call: a JSON body or none (see RequestBuilder).
+                        request = self._builder.build(method, url, content, headers, timeout)
+                    if request is None:
+                        request = self._build(
+                            method,
+                            url,
+                            content=content,
+                            params=params,
+                            # An upload is rebuilt for every attempt (a file is rewound or
+                            # reopened).
+                            files=files() if callable(files) else files,
+                            data=data,
+                            headers=headers,
+                            timeout=timeout,
+                        )
                     stats.attempts += 1
                     stats._emit("request")
                     response, answer, body, problem = await exchange(
@@ -296,7 +303,7 @@ class Transport:
                 else:
                     build = (
                         None
-                        if params is None and files is None and data is None
+                        if plain
                         else partial(
                             self._build,
                             method,
