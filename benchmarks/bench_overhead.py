@@ -30,9 +30,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 from _common import SEND_OK, machine
@@ -61,10 +68,13 @@ async def _per_call(n: int, one: Callable[[], Awaitable[object]]) -> float:
 RAW = "raw post (httpx.AsyncClient.post)"
 FLOOR = "httpx floor: Request + transport + read"
 SEND = "client.send, limiter off"
+LIMITED = "client.send, RateLimit far from its limits"
+COUNTED = (RAW, FLOOR, SEND, LIMITED)
+"""The cases ``--instructions`` counts."""
 
 
-async def measure(n: int, rounds: int) -> dict[str, list[float]]:
-    """Per-call µs of every case, one figure per round."""
+async def make_cases() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[Any]]:
+    """Every case, and the clients to close after."""
     transport = httpx.MockTransport(_handler)
     raw = httpx.AsyncClient(transport=transport)
     client = AsyncQlara(
@@ -115,22 +125,72 @@ async def measure(n: int, rounds: int) -> dict[str, list[float]]:
         RAW: raw_post,
         FLOOR: floor,
         SEND: lambda: client.send(MESSAGE),
-        "client.send, RateLimit far from its limits": lambda: limited.send(MESSAGE),
+        LIMITED: lambda: limited.send(MESSAGE),
         "prepare: validate + messageId + encode": prepare,
         "decode the response": decode,
         "limiter off: acquire + release": null_limiter,
         "LocalLimiter: acquire + release": local_limiter,
     }
+    return cases, [raw, client, limited]
+
+
+async def measure(n: int, rounds: int) -> dict[str, list[float]]:
+    """Per-call µs of every case, one figure per round."""
+    cases, clients = await make_cases()
     runs: dict[str, list[float]] = {name: [] for name in cases}
     for one in cases.values():
         await _per_call(min(n, 2000), one)  # warm up
     for _ in range(rounds):
         for name, one in cases.items():
             runs[name].append(await _per_call(max(1, n // rounds), one))
-    await raw.aclose()
-    await client.aclose()
-    await limited.aclose()
+    for client in clients:
+        await client.aclose()
     return runs
+
+
+async def _run_one(case: str, calls: int) -> None:
+    """``--one``: warm up, then ``calls`` calls of one case (what ``--instructions`` counts)."""
+    cases, clients = await make_cases()
+    one = cases[case]
+    await _per_call(500, one)
+    await _per_call(calls, one)
+    for client in clients:
+        await client.aclose()
+
+
+def _instructions(case: str, calls: int) -> int:
+    """Instructions executed by a whole ``--one`` run under valgrind (callgrind)."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--one",
+            case,
+            "--calls",
+            str(calls),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def count_instructions(calls: int) -> dict[str, float]:
+    """Instructions per call of each case in ``COUNTED``: the difference between a run of
+    ``2 * calls`` and one of ``calls`` (start-up, imports and warm-up cancel out), divided by
+    ``calls``. Deterministic to a fraction of a percent: no other process can disturb it."""
+    jobs = [(case, n) for case in COUNTED for n in (calls, 2 * calls)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        totals = dict(zip(jobs, pool.map(lambda job: _instructions(*job), jobs), strict=True))
+    return {case: (totals[case, 2 * calls] - totals[case, calls]) / calls for case in COUNTED}
 
 
 def _spread(values: list[float]) -> tuple[float, float, float]:
@@ -148,7 +208,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=40_000, help="calls per case, all rounds")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per call under valgrind (a few minutes)",
+    )
+    parser.add_argument("--calls", type=int, default=2000, help="calls per --instructions run")
+    parser.add_argument("--one", choices=COUNTED, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        asyncio.run(_run_one(args.one, args.calls))
+        return
     runs = asyncio.run(measure(args.n, args.rounds))
     print("## The library's own cost per request (httpx.MockTransport, sequential, CPU time)\n")
     print(machine())
@@ -173,6 +243,35 @@ def main() -> None:
         " the second is everything the library does beyond building, sending and reading one"
         " request)"
     )
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            print("\n(valgrind is not installed: no instruction counts)")
+            return
+        counts = count_instructions(args.calls)
+        # µs per instruction, from the raw post's time in the timed run above.
+        scale = statistics.median(runs[RAW]) / counts[RAW]
+        print(
+            "\n### Instructions per call (valgrind callgrind; noise-free)\n\n"
+            f"{args.calls} and {2 * args.calls} calls per case, the difference divided by"
+            f" {args.calls}; µs at the raw post's measured rate ({scale * 1000:.3f} µs per 1,000"
+            " instructions).\n"
+        )
+        print("| what | instructions per call | over raw post | over httpx floor |")
+        print("|---|---:|---:|---:|")
+        for name in COUNTED:
+            over_raw = over_floor = ""
+            if name != RAW:
+                d = counts[name] - counts[RAW]
+                over_raw = f"{d:+,.0f} ({d * scale:+.1f} µs)"
+            if name.startswith("client"):
+                d = counts[name] - counts[FLOOR]
+                over_floor = f"{d:+,.0f} ({d * scale:+.1f} µs)"
+            print(f"| {name} | {counts[name]:,.0f} | {over_raw} | {over_floor} |")
+        d_raw, d_floor = counts[SEND] - counts[RAW], counts[SEND] - counts[FLOOR]
+        print(
+            f"\n**By instruction count (limiter off): {d_raw * scale:+.1f} µs over a raw httpx"
+            f" post, {d_floor * scale:+.1f} µs over the httpx floor**"
+        )
 
 
 if __name__ == "__main__":

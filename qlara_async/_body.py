@@ -19,19 +19,20 @@ async def read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> 
     by httpx, with every step of ``Content-Encoding`` bounded by ``cap`` as well: a 2 kB body
     of gzip inside gzip would otherwise inflate to gigabytes before any size check.
     """
+    if response.is_stream_consumed:
+        try:
+            # A transport that hands back a response already read (httpx.MockTransport, a
+            # custom one) has decoded it already: only the size is left to check.
+            content = response.content
+        except httpx.ResponseNotRead:
+            pass  # consumed but not kept: reading below fails as httpx says
+        else:
+            if len(content) <= cap:
+                return content
+            return content[:cap] if truncate else None
     declared = response.headers.get("content-length")
     if not truncate and declared is not None and declared.isdigit() and int(declared) > cap:
         return None
-    try:
-        # A transport that hands back a response already read (httpx.MockTransport, a custom
-        # one) has decoded it already: only the size is left to check.
-        content = response.content
-    except httpx.ResponseNotRead:
-        pass
-    else:
-        if len(content) <= cap:
-            return content
-        return content[:cap] if truncate else None
     chunks: list[bytes] = []
     size = 0
     over = False

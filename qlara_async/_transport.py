@@ -579,7 +579,7 @@ def _decode_success(
     where: Where,
     request: httpx.Request | None,
 ) -> T | Any:
-    if status == 204 or not content.strip():
+    if status == 204 or not content or content.isspace():
         return None
     try:
         return decoder(content) if decoder is not None else _json_decode(content)
