@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,21 @@ async def _gone(observer: Any, ids: set[int]) -> bool:
     return False
 
 
+@contextlib.asynccontextmanager
+async def _watched_client(redis_server: RedisServer) -> AsyncIterator[tuple[Any, AsyncQlara]]:
+    """A client on the simulator over HTTP, and a connection of its own that watches the
+    server's client list."""
+    import redis.asyncio as aioredis
+
+    observer = aioredis.Redis.from_url(redis_server.url)
+    try:
+        with run_in_thread(Simulator(RATE, api_keys=["k"])) as url:
+            async with AsyncQlara(api_key="k", base_url=url, rate_limit=RATE) as client:
+                yield observer, client
+    finally:
+        await observer.aclose()
+
+
 @pytest.mark.e2e
 @pytest.mark.asyncio
 async def test_run_shard_then_aclose_closes_the_jobs_redis_connection(
@@ -117,25 +133,17 @@ async def test_run_shard_then_aclose_closes_the_jobs_redis_connection(
     tmp_path: Path,
 ) -> None:
     """``async with ShardedJob(...)`` closes the connection ``run_shard`` left open."""
-    import redis.asyncio as aioredis
-
-    observer = aioredis.Redis.from_url(server.url)
-    sim = Simulator(RATE, api_keys=["k"])
-    try:
-        with run_in_thread(sim) as url:
-            async with AsyncQlara(api_key="k", base_url=url, rate_limit=RATE) as client:
-                before = await _client_ids(observer)
-                async with ShardedJob(server.url, "job-close", 2, journal_dir=tmp_path) as job:
-                    report = await job.run_shard(client, lambda: messages(6), 0)
-                    assert report.accepted == 3
-                    # run_shard keeps its connection for the next call: it is live here.
-                    opened = await _client_ids(observer) - before
-                    assert opened, "run_shard opened no connection of its own"
-                assert job._redis is None
-                assert await _gone(observer, opened), "the job's connection is still open"
-                await job.aclose()  # a second close is harmless
-    finally:
-        await observer.aclose()
+    async with _watched_client(server) as (observer, client):
+        before = await _client_ids(observer)
+        async with ShardedJob(server.url, "job-close", 2, journal_dir=tmp_path) as job:
+            report = await job.run_shard(client, lambda: messages(6), 0)
+            assert report.accepted == 3
+            # run_shard keeps its connection for the next call: it is live here.
+            opened = await _client_ids(observer) - before
+            assert opened, "run_shard opened no connection of its own"
+        assert job._redis is None
+        assert await _gone(observer, opened), "the job's connection is still open"
+        await job.aclose()  # a second close is harmless
 
 
 @pytest.mark.e2e
@@ -145,25 +153,17 @@ async def test_run_closes_its_redis_connection_when_every_shard_is_done(
     tmp_path: Path,
 ) -> None:
     """``run()`` owns its connection for its duration and closes it on return."""
-    import redis.asyncio as aioredis
+    async with _watched_client(server) as (observer, client):
+        before = await _client_ids(observer)
+        opened: set[int] = set()
 
-    observer = aioredis.Redis.from_url(server.url)
-    sim = Simulator(RATE, api_keys=["k"])
-    try:
-        with run_in_thread(sim) as url:
-            async with AsyncQlara(api_key="k", base_url=url, rate_limit=RATE) as client:
-                before = await _client_ids(observer)
-                opened: set[int] = set()
+        async def on_outcome(_: object) -> None:
+            if not opened:  # mid-run: the job holds its claim's connection
+                opened.update(await _client_ids(observer) - before)
 
-                async def on_outcome(_: object) -> None:
-                    if not opened:  # mid-run: the job holds its claim's connection
-                        opened.update(await _client_ids(observer) - before)
-
-                job = ShardedJob(server.url, "job-run-close", 2, journal_dir=tmp_path)
-                reports = await job.run(client, lambda: messages(6), on_outcome=on_outcome)
-                assert sum(r.accepted for r in reports) == 6
-                assert opened, "run opened no connection of its own"
-                assert job._redis is None
-                assert await _gone(observer, opened), "the job's connection is still open"
-    finally:
-        await observer.aclose()
+        job = ShardedJob(server.url, "job-run-close", 2, journal_dir=tmp_path)
+        reports = await job.run(client, lambda: messages(6), on_outcome=on_outcome)
+        assert sum(r.accepted for r in reports) == 6
+        assert opened, "run opened no connection of its own"
+        assert job._redis is None
+        assert await _gone(observer, opened), "the job's connection is still open"
