@@ -54,7 +54,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def send_shard(ctx: dict[str, Any], shard: int) -> dict[str, int]:
-    report = await sharded_job().run_shard(ctx["client"], make_messages, shard, concurrency=32)
+    # ``async with``: the job's Redis connection is closed once the shard is sent.
+    async with sharded_job() as job:
+        report = await job.run_shard(ctx["client"], make_messages, shard, concurrency=32)
     return {"accepted": report.accepted, "rejected": report.rejected, "failed": report.failed}
 
 

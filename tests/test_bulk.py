@@ -177,39 +177,6 @@ async def test_connection_errors_are_retried_under_the_same_id() -> None:
     assert set(calls.values()) == {2}
 
 
-async def test_input_is_read_lazily_with_bounded_concurrency() -> None:
-    """At most ``concurrency`` sends are in flight; the input is read only a little ahead."""
-    pulled = 0
-    in_flight = 0
-    peak = 0
-    ahead: list[int] = []
-
-    def gen() -> Iterator[SmsMessage]:
-        nonlocal pulled
-        for i in range(200):
-            pulled += 1
-            yield sms(i)
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        for _ in range(3):
-            await anyio.lowlevel.checkpoint()
-        in_flight -= 1
-        return ok(json.loads(request.content))
-
-    def on_outcome(o: Outcome) -> None:
-        ahead.append(pulled - o.index)
-
-    async with make_client(handler) as client:
-        report = await client.bulk.run(gen(), concurrency=4, buffer=2, on_outcome=on_outcome)
-    assert report.accepted == 200
-    assert 1 < peak <= 4
-    # Read ahead of the outcomes: the senders, the buffer and the outcome queue, no more.
-    assert max(ahead) <= 4 + 2 + 2 + 2
-
-
 async def test_async_iterable_input_and_async_callback() -> None:
     """An async generator is read; an async ``on_outcome`` is awaited, one call at a time."""
 
@@ -454,19 +421,6 @@ async def test_errors_in_on_outcome_stop_the_job_and_propagate() -> None:
     async with make_client(Recorder()) as client:
         with pytest.raises(RuntimeError, match="callback failed"):
             await client.bulk.run((sms(i) for i in range(1000)), on_outcome=boom)
-
-
-async def test_a_broken_input_stops_the_job_and_raises() -> None:
-    """An exception from the input iterator ends the job after what is in flight, then raises."""
-
-    def gen() -> Iterator[SmsMessage]:
-        for i in range(10):
-            yield sms(i)
-        raise OSError("disk gone")
-
-    async with make_client(Recorder()) as client:
-        with pytest.raises(OSError, match="disk gone"):
-            await client.bulk.run(gen())
 
 
 async def test_reasons_come_only_from_a_result() -> None:

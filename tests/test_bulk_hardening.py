@@ -1,11 +1,11 @@
 """The bulk sender under hostile input and hostile servers: each test pins one finding of the
-hardening issue (its number in the test's docstring)."""
+hardening issue (its number in the test's docstring). The producer's (15, 20) are in
+``test_bulk_producer.py``."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,47 +158,6 @@ async def test_on_outcome_hears_of_resumed_messages(tmp_path: Path) -> None:
     assert (report.accepted, report.skipped, report.requests) == (5, 5, 0)
 
 
-# -- 20: the input is closed when the job ends early ----------------------------------------------
-
-
-async def test_stopping_closes_a_generator_input() -> None:
-    """20: a job that stops early closes the generator it reads (its ``finally`` runs)."""
-    closed = anyio.Event()
-
-    def gen() -> Iterator[Any]:
-        try:
-            for i in range(10_000):
-                yield sms(i)
-        finally:
-            closed.set()
-
-    async with make_client(Recorder()) as client:
-        job = client.bulk.job(
-            gen(), concurrency=2, on_outcome=lambda o: job.stop() if o.index == 3 else None
-        )
-        report = await job.run()
-    assert report.stopped and closed.is_set()
-
-
-async def test_a_failing_job_closes_an_async_generator_input() -> None:
-    """20: a job that fails (here a job-wide 401) closes the async generator it reads."""
-    closed = anyio.Event()
-
-    async def agen() -> AsyncIterator[Any]:
-        try:
-            for i in range(10_000):
-                await anyio.lowlevel.checkpoint()
-                yield sms(i)
-        finally:
-            closed.set()
-
-    refused = Recorder(lambda body, k: httpx.Response(401, json={"message": "no"}))
-    async with make_client(refused) as client:
-        with pytest.raises(AuthenticationError):
-            await client.bulk.run(agen(), concurrency=2)
-    assert closed.is_set()
-
-
 # -- 22: a dead server does not keep a job alive forever ------------------------------------------
 
 
@@ -232,43 +191,6 @@ def test_max_outage_none_means_forever() -> None:
 
     assert BulkOptions().max_outage is not None and math.isfinite(BulkOptions().max_outage)
     assert BulkOptions(max_outage=None).max_outage is None
-
-
-# -- 15: duplicate caller ids ---------------------------------------------------------------------
-
-
-async def test_a_duplicate_caller_message_id_is_rejected_unsent() -> None:
-    """15: the second message with an id already used in the job is rejected, not sent."""
-    rec = Recorder()
-    got: dict[int, Outcome] = {}
-    messages = [sms(0, message_id="dup"), sms(1), sms(2, message_id="dup")]
-    async with make_client(rec) as client:
-        report = await client.bulk.run(
-            messages, concurrency=1, on_outcome=lambda o: got.__setitem__(o.index, o)
-        )
-    assert got[0].status == "accepted" and got[1].status == "accepted"
-    assert got[2].status == "rejected" and got[2].attempts == 0
-    assert isinstance(got[2].error, ValidationError) and got[2].error.field == "messageId"
-    assert "dup" in str(got[2].error)
-    assert dest(2) not in rec.ids and report.rejected == 1
-
-
-async def test_a_duplicate_id_across_a_resume_is_rejected(tmp_path: Path) -> None:
-    """15: with a journal, an id used by a message settled in an earlier run is detected too."""
-    journal = tmp_path / "job.sqlite"
-    messages = [sms(0, message_id="dup")] + [sms(i) for i in range(1, 6)]
-    messages.append(sms(6, message_id="dup"))
-    rec = Recorder()
-    async with make_client(rec) as client:
-        first = await client.bulk.run(messages[:3], journal=journal)  # settles index 0, "dup"
-        assert first.accepted == 3
-        got: dict[int, Outcome] = {}
-        await client.bulk.run(
-            messages, journal=journal, on_outcome=lambda o: got.__setitem__(o.index, o)
-        )
-    assert got[0].resumed and got[0].message_id == "dup"
-    assert got[6].status == "rejected" and isinstance(got[6].error, ValidationError)
-    assert dest(6) not in rec.ids
 
 
 # -- 6: options ------------------------------------------------------------------------------------

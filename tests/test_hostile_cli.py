@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -374,12 +375,14 @@ def test_simulate_does_not_print_the_keys_it_accepts() -> None:
         text=True,
         env=env(),
     )
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    time.sleep(0.3)
+    assert proc.stdout is not None and proc.stderr is not None
+    url = proc.stdout.readline()
+    # The banner that names the keys (by count): written before the server waits for a signal.
+    banner = proc.stderr.readline()
+    assert "keys:" in banner, banner
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
-    assert KEY not in out + err
+    assert KEY not in url + banner + out + err
 
 
 def test_library_warnings_stay_off_stderr_without_qlara_log(
@@ -449,6 +452,26 @@ def test_readme_pytest_snippet_runs_as_written(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ bounds
 
 
+def _watch_stderr(
+    proc: subprocess.Popen[str], text: str
+) -> tuple[threading.Event, threading.Thread]:
+    """An event set when a line of ``proc``'s stderr contains ``text``, and the thread that
+    reads the pipe to its end (so the process never blocks on a full pipe) and closes it."""
+    seen = threading.Event()
+    assert proc.stderr is not None
+    stream = proc.stderr
+
+    def read() -> None:
+        with stream:
+            for line in stream:
+                if text in line:
+                    seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return seen, reader
+
+
 def test_second_ctrl_c_hurries_the_stop(tmp_path: Path) -> None:
     # "stopping: in-flight sends finish; Ctrl-C again to hurry": the second signal cancels the
     # task awaiting job.run(), which BulkJob.run treats as stop() (it consumes the cancel and
@@ -462,19 +485,24 @@ def test_second_ctrl_c_hurries_the_stop(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [*QLARA, "bulk", str(rows), "--sender", "S", "--body", "Ciao {nome}", "--plan",
              "none", "-o", str(out), "--journal", str(journal), "--base-url", url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(QLARA_API_KEY=KEY),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env(QLARA_API_KEY=KEY),
         )  # fmt: skip
+        stopping, reader = _watch_stderr(proc, "stopping:")
         deadline = time.monotonic() + 60
         while simulator.stats.arrivals < 10 and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        # The second signal goes once the first one has been handled (the CLI says so on
+        # stderr): sooner, it would be the first one; a fixed sleep would be a guess.
+        assert stopping.wait(timeout=30), "no 'stopping:' line after the first SIGINT"
         second = time.monotonic()
         proc.send_signal(signal.SIGINT)
         try:
-            proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         finally:
             proc.kill()
+            reader.join(timeout=30)
         hurried = time.monotonic() - second
     assert proc.returncode == 130
     assert hurried < 4.0, f"exit {hurried:.1f} s after the second Ctrl-C"

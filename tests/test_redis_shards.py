@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +93,77 @@ async def test_workers_share_the_job_and_resume_a_dead_ones_shard(
     # The dead worker's 5 were not sent again; the two live workers sent the rest.
     assert sum(sent) == n - 5
     assert sim.arrival_report().rate_limited == 0
+
+
+async def _client_ids(observer: Any) -> set[int]:
+    """The ids of the clients connected to the server, the observer's own left out."""
+    mine = await observer.client_id()
+    return {int(c["id"]) for c in await observer.client_list()} - {mine}
+
+
+async def _gone(observer: Any, ids: set[int]) -> bool:
+    """Whether none of ``ids`` is connected any more. The server drops a closed connection on
+    its next turn: each ping is one more turn (bounded, no sleep)."""
+    for _ in range(200):
+        if not ids & await _client_ids(observer):
+            return True
+        await observer.ping()
+    return False
+
+
+@contextlib.asynccontextmanager
+async def _watched_client(redis_server: RedisServer) -> AsyncIterator[tuple[Any, AsyncQlara]]:
+    """A client on the simulator over HTTP, and a connection of its own that watches the
+    server's client list."""
+    import redis.asyncio as aioredis
+
+    observer = aioredis.Redis.from_url(redis_server.url)
+    try:
+        with run_in_thread(Simulator(RATE, api_keys=["k"])) as url:
+            async with AsyncQlara(api_key="k", base_url=url, rate_limit=RATE) as client:
+                yield observer, client
+    finally:
+        await observer.aclose()
+
+
+@pytest.mark.e2e
+@pytest.mark.asyncio
+async def test_run_shard_then_aclose_closes_the_jobs_redis_connection(
+    server: RedisServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``async with ShardedJob(...)`` closes the connection ``run_shard`` left open."""
+    async with _watched_client(server) as (observer, client):
+        before = await _client_ids(observer)
+        async with ShardedJob(server.url, "job-close", 2, journal_dir=tmp_path) as job:
+            report = await job.run_shard(client, lambda: messages(6), 0)
+            assert report.accepted == 3
+            # run_shard keeps its connection for the next call: it is live here.
+            opened = await _client_ids(observer) - before
+            assert opened, "run_shard opened no connection of its own"
+        assert job._redis is None
+        assert await _gone(observer, opened), "the job's connection is still open"
+        await job.aclose()  # a second close is harmless
+
+
+@pytest.mark.e2e
+@pytest.mark.asyncio
+async def test_run_closes_its_redis_connection_when_every_shard_is_done(
+    server: RedisServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``run()`` owns its connection for its duration and closes it on return."""
+    async with _watched_client(server) as (observer, client):
+        before = await _client_ids(observer)
+        opened: set[int] = set()
+
+        async def on_outcome(_: object) -> None:
+            if not opened:  # mid-run: the job holds its claim's connection
+                opened.update(await _client_ids(observer) - before)
+
+        job = ShardedJob(server.url, "job-run-close", 2, journal_dir=tmp_path)
+        reports = await job.run(client, lambda: messages(6), on_outcome=on_outcome)
+        assert sum(r.accepted for r in reports) == 6
+        assert opened, "run opened no connection of its own"
+        assert job._redis is None
+        assert await _gone(observer, opened), "the job's connection is still open"

@@ -1,4 +1,4 @@
-"""The bulk engine: the producer, the senders, the tickers and the completion of each message.
+"""The bulk engine: one job's state, its senders, its tickers and the completion of each message.
 
 The shape of a job (one task group, three kinds of task)::
 
@@ -19,6 +19,9 @@ The shape of a job (one task group, three kinds of task)::
   input, messages not yet started become ``not_sent``, messages in flight get ``grace_period``
   seconds to finish, the journal is committed, and the report says what was not sent. The
   engine runs in a shielded scope so a cancellation from outside becomes this orderly stop.
+
+The producer (reading, preparing and checking the input) is ``_producer.py``; the consumer
+(``run()``'s hook, ``stream()``'s iterator) is ``_job.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sized
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sized
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -39,15 +42,14 @@ from .._exceptions import (
     InternalServerError,
     QlaraError,
     RateLimitError,
-    ValidationError,
 )
 from .._transport import APIResponseValidationError, RequestEvent, RequestStats
-from ..models import PreparedMessage, prepare_message
+from ..models import PreparedMessage
 from ._health import BulkOutageError, HealthGate
-from ._journal import Journal, JournalMismatchError, JournalRow, digest, invalid_digest
+from ._journal import Journal, JournalMismatchError, JournalRow
 from ._options import BulkOptions, Messages, call
 from ._outcome import BulkEvent, BulkReport, Outcome, OutcomeStatus, Progress, summary
-from ._rows import InvalidRow
+from ._producer import Item, Producer
 
 if TYPE_CHECKING:
     from .._resource import Requester
@@ -62,30 +64,6 @@ _BULK_BACKOFF_MAX = 2.0
 # Statuses that say nothing about the message: the key, its rights or the base path are wrong
 # for every message of the job. They stop the job; the message is failed, never rejected.
 _JOB_WIDE_STATUSES = frozenset({401, 403, 404})
-
-
-class _Item:
-    """One message between the producer and a sender."""
-
-    __slots__ = ("claimed", "digest", "error", "index", "message_id", "prepared", "prior_attempts")
-
-    def __init__(
-        self,
-        index: int,
-        prepared: PreparedMessage | None,
-        message_id: str | None,
-        digest: bytes,
-        error: ValidationError | None = None,
-        prior_attempts: int = 0,
-    ) -> None:
-        self.index = index
-        self.prepared = prepared
-        self.message_id = message_id
-        self.digest = digest
-        self.error = error
-        self.prior_attempts = prior_attempts
-        self.claimed = False
-        """A sender took it, or it was counted as not sent: either, once."""
 
 
 class Engine:
@@ -124,8 +102,7 @@ class Engine:
         self._in_flight = 0
         self._not_sent: list[int] = []
         self._started: float | None = None
-        self._ids: dict[str, int] = {}  # caller-given message ids -> first index
-        self._producer_scope: anyio.CancelScope | None = None
+        self.producer = Producer(self, messages)
         self._senders_scope: anyio.CancelScope | None = None
         self._stop_event: anyio.Event | None = None
 
@@ -135,8 +112,7 @@ class Engine:
         if self.stopping:
             return
         self.stopping = True
-        if self._producer_scope is not None:
-            self._producer_scope.cancel()
+        self.producer.cancel()
         if self._stop_event is not None:
             self._stop_event.set()
 
@@ -169,6 +145,11 @@ class Engine:
             paused=self.health.is_open,
             cooldown=max(0.0, paused_until - self.clock.now()),
         )
+
+    @property
+    def journal(self) -> Journal | None:
+        """The job's journal while it runs (``None`` without one)."""
+        return self._journal
 
     def elapsed(self) -> float:
         """Seconds on the job's clock since it started."""
@@ -235,7 +216,8 @@ class Engine:
             try:
                 self._journal = await Journal.open(self.journal_path)
             except Exception:
-                self._close_unread()
+                # Ended before it read anything: the input is closed all the same.
+                self.producer.close_unread()
                 raise
             self._journal.on_error = self._journal_failed
         journal = self._journal
@@ -247,7 +229,7 @@ class Engine:
         )
         # Every sender gets a connection of its own (the aiohttp backend's pool grows to fit).
         self.api.transport.reserve_connections(self.senders)
-        work_send, work_recv = anyio.create_memory_object_stream[_Item](self.buffer)
+        work_send, work_recv = anyio.create_memory_object_stream[Item](self.buffer)
         async with anyio.create_task_group() as tg:
             if journal is not None:
                 tg.start_soon(journal.writer)
@@ -259,14 +241,14 @@ class Engine:
                     self._senders_scope = senders.cancel_scope
                     for _ in range(self.senders):
                         senders.start_soon(self._sender, work_recv.clone(), out_send)
-                    await self._produce(work_send, out_send)
+                    await self.producer.run(work_send, out_send)
                 # Senders cut off by the grace period leave items in the buffer: never started.
                 while True:
                     try:
                         item = work_recv.receive_nowait()
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
-                    self._mark_not_sent(item)
+                    self.mark_not_sent(item)
                 work_recv.close()
                 background.cancel_scope.cancel()
             if journal is not None:
@@ -284,13 +266,6 @@ class Engine:
         if self.options.on_progress is not None:
             await call(self.options.on_progress, self.progress())
         log.info("bulk: job %s; %s", "stopped" if self.stopping else "done", summary(r))
-
-    def _close_unread(self) -> None:
-        # The job ended before it read anything (its journal was refused): the input is closed
-        # all the same. A sync close only: an async generator never started needs no cleanup.
-        close = getattr(self.messages, "close", None)
-        if close is not None and isinstance(self.messages, Iterator):
-            close()
 
     async def _grace_timer(self) -> None:
         assert self._stop_event is not None
@@ -311,153 +286,10 @@ class Engine:
                 self.fail(exc, "on_progress raised")
                 return
 
-    # -- the producer --------------------------------------------------------------------------
-
-    async def _produce(
-        self, work_send: MemoryObjectSendStream[_Item], out_send: MemoryObjectSendStream[Outcome]
-    ) -> None:
-        index = 0
-        iterator: Iterator[Any] | AsyncIterator[Any] | None = None
-        with anyio.CancelScope() as scope:
-            self._producer_scope = scope
-            if self.stopping:
-                scope.cancel()
-            try:
-                messages = self.messages
-                if isinstance(messages, AsyncIterable):
-                    iterator = aiter_ = messages.__aiter__()
-                else:
-                    iterator = iter_ = iter(messages)
-                while True:
-                    if isinstance(messages, AsyncIterable):
-                        try:
-                            message = await aiter_.__anext__()
-                        except StopAsyncIteration:
-                            break
-                    else:
-                        try:
-                            message = next(iter_)
-                        except StopIteration:
-                            break
-                    taken = await self._take(index, message)
-                    index += 1
-                    if isinstance(taken, Outcome):
-                        # Counted already: it must reach the consumer even if we are stopping.
-                        with anyio.CancelScope(shield=True):
-                            await self._hand_on(taken, out_send)
-                    else:
-                        await self._hand_over(work_send, taken)
-                    if self.stopping:
-                        break
-            except Exception as exc:
-                # A broken input (or a journal mismatch) ends the job after what is in flight.
-                if self.error is None:
-                    self.error = exc
-                self.stop()
-            finally:
-                self.report.next_index = index
-                work_send.close()
-                if iterator is not None:
-                    with anyio.CancelScope(shield=True):
-                        await self._close_input(iterator)
-
-    async def _close_input(self, iterator: Iterator[Any] | AsyncIterator[Any]) -> None:
-        """Close the input (a user's file or cursor), also when the job ended early."""
-        try:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
-                return
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-        except Exception as exc:
-            if self.error is None:
-                self.error = exc
-
-    async def _hand_over(self, work_send: MemoryObjectSendStream[_Item], item: _Item) -> None:
-        try:
-            try:
-                # Without a scheduling point while the buffer has room (the producer yields
-                # when it is full, and the senders at every send).
-                work_send.send_nowait(item)
-            except anyio.WouldBlock:
-                await work_send.send(item)
-        except BaseException:
-            # Stopped while waiting for a free sender (or every sender is gone). anyio may
-            # raise even when the item was handed to a sender that has not run yet, hence the
-            # flag rather than the exception.
-            if not item.claimed:
-                self._mark_not_sent(item)
-            raise
-
-    async def _take(self, index: int, message: Any) -> _Item | Outcome:
-        """Take input ``index``: check it against the journal, prepare it, count it.
-
-        It is counted in ``total`` only on return (no checkpoint after), so a stop in the middle
-        leaves it unread rather than lost. A message an earlier run settled comes back as its
-        journaled ``Outcome`` (``resumed``), counted.
-        """
-        journal = self._journal
-        prepared: PreparedMessage | None = None
-        error: ValidationError | None = None
-        try:
-            if isinstance(message, InvalidRow):
-                # A row the reader could not read: rejected with the reader's reason.
-                raise message.error
-            if journal is None:
-                prepared = prepare_message(message)
-            else:
-                # Ids derived from the job and the index are stable across runs without a
-                # write before the send (prepare_message only asks when the caller set none).
-                prepared = prepare_message(message, new_id=lambda: journal.message_id(index))
-        except ValidationError as exc:
-            error = exc
-        caller_id = getattr(message, "message_id", None)
-        if prepared is None or not caller_id or prepared.message_id != caller_id:
-            caller_id = None  # derived ids are unique by construction: not tracked
-        mid = prepared.message_id if prepared is not None else getattr(message, "message_id", None)
-        ident = b""
-        prior = 0
-        if journal is not None:
-            ident = digest(prepared.content) if prepared is not None else invalid_digest(message)
-            row = await journal.lookup(index)
-            if row is not None:
-                if row.digest != ident:
-                    raise JournalMismatchError(
-                        f"message {index} differs from the one journal {self.journal_path}"
-                        " recorded: the input is not the journal's job (use a new journal"
-                        " for a new job)",
-                        index=index,
-                        path=self.journal_path,
-                    )
-                if row.status in ("accepted", "rejected"):
-                    if caller_id is not None:
-                        self._ids.setdefault(caller_id, index)
-                    status = cast(OutcomeStatus, row.status)
-                    self.report.total += 1
-                    self.report.skipped += 1
-                    self._count(status)
-                    return Outcome(
-                        index, row.message_id, status, None, None, row.attempts, resumed=True
-                    )
-                prior = row.attempts
-        if caller_id is not None:
-            first = self._ids.setdefault(caller_id, index)
-            if first != index:
-                error = ValidationError(
-                    f"messageId {caller_id!r} of message {index} was already used by message"
-                    f" {first} of this job: the platform would deliver only one of them",
-                    field="messageId",
-                )
-                prepared = None
-        self.report.total += 1
-        return _Item(index, prepared, mid, ident, error, prior)
-
     # -- the senders ---------------------------------------------------------------------------
 
     async def _sender(
-        self, work_recv: MemoryObjectReceiveStream[_Item], out_send: MemoryObjectSendStream[Outcome]
+        self, work_recv: MemoryObjectReceiveStream[Item], out_send: MemoryObjectSendStream[Outcome]
     ) -> None:
         async with work_recv:
             while True:
@@ -477,7 +309,7 @@ class Engine:
                     continue  # the producer already counted it as not sent
                 item.claimed = True
                 if self.stopping:
-                    self._mark_not_sent(item)
+                    self.mark_not_sent(item)
                     continue
                 if item.prepared is None:
                     assert item.error is not None
@@ -491,18 +323,19 @@ class Engine:
                     finally:
                         self._in_flight -= 1
                 if outcome is None:
-                    self._mark_not_sent(item)
+                    self.mark_not_sent(item)
                     continue
                 if not self._complete_now(item, outcome, out_send):
                     with anyio.CancelScope(shield=True):
                         await self._complete(item, outcome, out_send)
 
-    def _mark_not_sent(self, item: _Item) -> None:
+    def mark_not_sent(self, item: Item) -> None:
+        """Count ``item`` as never attempted (the job stopped first)."""
         item.claimed = True
         self.report.not_sent += 1
         self._not_sent.append(item.index)
 
-    async def _send(self, item: _Item, prepared: PreparedMessage) -> Outcome | None:
+    async def _send(self, item: Item, prepared: PreparedMessage) -> Outcome | None:
         """Send one message until it has an outcome; ``None``: cancelled before any attempt."""
         stats = RequestStats(listener=self._listener(item))
         gate = self.health.for_message()
@@ -590,7 +423,7 @@ class Engine:
             error.attempts = stats.attempts
             return outcome("failed", None, error)
 
-    def _listener(self, item: _Item) -> Callable[[RequestEvent, RequestStats], None]:
+    def _listener(self, item: Item) -> Callable[[RequestEvent, RequestStats], None]:
         report = self.report
 
         def listener(event: RequestEvent, stats: RequestStats) -> None:
@@ -611,7 +444,8 @@ class Engine:
 
     # -- completion ----------------------------------------------------------------------------
 
-    def _count(self, status: OutcomeStatus) -> None:
+    def count(self, status: OutcomeStatus) -> None:
+        """Count one settled message in the report."""
         r = self.report
         if status == "accepted":
             r.accepted += 1
@@ -621,7 +455,7 @@ class Engine:
             r.failed += 1
 
     def _complete_now(
-        self, item: _Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
+        self, item: Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
     ) -> bool:
         """``_complete`` without waiting, where nothing needs a wait (no journal, room in the
         outcome queue, or nobody listening): ``False`` leaves it to ``_complete``, untouched.
@@ -634,7 +468,7 @@ class Engine:
             return False
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # nobody listens any more (a stream left early): counted all the same
-        self._count(outcome.status)
+        self.count(outcome.status)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "bulk: message %d %s (id %s, %d attempts)",
@@ -646,7 +480,7 @@ class Engine:
         return True
 
     async def _complete(
-        self, item: _Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
+        self, item: Item, outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]
     ) -> None:
         """Commit the outcome to the journal, count it, hand it on."""
         if self._journal is not None:
@@ -655,7 +489,7 @@ class Engine:
                     outcome.index, item.digest, outcome.status, outcome.message_id, outcome.attempts
                 )
             )
-        self._count(outcome.status)
+        self.count(outcome.status)
         log.debug(
             "bulk: message %d %s (id %s, %d attempts)",
             outcome.index,
@@ -663,10 +497,11 @@ class Engine:
             outcome.message_id,
             outcome.attempts,
         )
-        await self._hand_on(outcome, out_send)
+        await self.hand_on(outcome, out_send)
 
     @staticmethod
-    async def _hand_on(outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]) -> None:
+    async def hand_on(outcome: Outcome, out_send: MemoryObjectSendStream[Outcome]) -> None:
+        """Give ``outcome`` to the consumer, if anyone still listens."""
         try:
             await out_send.send(outcome)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):

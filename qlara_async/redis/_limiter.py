@@ -42,6 +42,10 @@ Failure modes (see the README's "Many workers, one key")
   dead, and its requests must have ended by then.
 * **Clocks differ between hosts**: every time is Redis's ``TIME``; workers only sleep for the
   durations Redis returns.
+
+Layout: this module is the protocol (the local queue, reservations, reports, the reporter
+task); ``_link.py`` the connection and one script call with its retries; ``_scripts.py`` the Lua
+and the arguments it takes; ``_permit.py`` the permits.
 """
 
 from __future__ import annotations
@@ -58,11 +62,11 @@ from .._clock import AnyioClock, Clock
 from .._config import RateLimit
 from .._exceptions import ValidationError
 from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter, default_margin
-from .._redaction import register_redactor
-from ._errors import RedisConfigMismatchError, RedisLimiterError, RedisUnavailableError
+from ._errors import RedisConfigMismatchError, RedisLimiterError
+from ._link import ScriptLink
 from ._permit import _LOST, _UNSENT, _GrantWaiter, _RedisPermit, _Report
-from ._redis_io import check_url, classify, mask_url, parse_reply, redis_from_url, url_passwords
-from ._scripts import REPORT, RESERVE
+from ._redis_io import check_url, mask_url
+from ._scripts import rule_args, script_keys
 
 __all__ = ["RedisLimiter", "mask_url"]
 
@@ -157,29 +161,15 @@ class RedisLimiter:
         self.lease = float(lease)
         self.poll_interval = float(poll_interval)
         self.use_headers = use_headers
-        self._url = url
-        self._safe_url = mask_url(url)
-        self._passwords = url_passwords(url)
-        register_redactor(self._redact)
-        self._socket_timeout = float(socket_timeout)
         self._clock: Clock = clock if clock is not None else AnyioClock()
         margins = [
             default_margin(p) if margin is None else float(margin) for _, p in rate_limit.windows
         ]
-        spans = [
-            math.ceil((p + m) * _US) for (_, p), m in zip(rate_limit.windows, margins, strict=True)
-        ]
-        self._cfg = ",".join(
-            f"{n}:{s}" for (n, _), s in zip(rate_limit.windows, spans, strict=True)
+        self._rule = rule_args(rate_limit.windows, margins, self.lease)
+        self._link = ScriptLink(
+            url, keys=script_keys(key), socket_timeout=float(socket_timeout), clock=self._clock
         )
-        self._grace_us = math.ceil(max(margins) * _US)
-        self._max_span = max(spans) / _US
-        self._ttl_ms = math.ceil((2 * max(spans) / _US + self.lease) * 1000)
-        tag = f"qlara:{{{key}}}:"
-        self._keys = [
-            tag + k
-            for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost", "seen")
-        ]
+        self._safe_url = self._link.safe_url
         self._worker = uuid.uuid4().hex
         self._registered = False
         self._epoch = ""
@@ -190,15 +180,11 @@ class RedisLimiter:
         self._leave = 0
         self._priority: deque[_Waiter] = deque()
         self._normal: deque[_Waiter] = deque()
-        self._redis: Any = None
-        self._reserve: Any = None
-        self._report: Any = None
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._reservation: asyncio.Task[list[Any]] | None = None
         self._flush_lock = asyncio.Lock()
         self._orphans: set[asyncio.Task[list[Any]]] = set()
-        self._backing_off: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.workers_seen = 0
         """Workers registered on the key at the last reservation."""
@@ -208,35 +194,19 @@ class RedisLimiter:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        for password in self._passwords:
-            text = text.replace(password, "***")
-        return text
+    # The link's client and scripts under the limiter's names: tests wrap ``_call`` and tell
+    # the scripts apart by identity (``script is limiter._reserve``).
+    @property
+    def _redis(self) -> Any:
+        return self._link.redis
 
-    def _connect(self) -> None:
-        if self._redis is not None:
-            return
-        try:
-            import redis.asyncio  # noqa: F401
-        except ImportError:  # pragma: no cover - depends on the install
-            raise RedisLimiterError(
-                "RedisLimiter needs the redis extra: pip install 'qlara-async[redis]'",
-                url=self._safe_url,
-            ) from None
-        self._redis = redis_from_url(
-            self._url,
-            socket_timeout=self._socket_timeout,
-            socket_connect_timeout=self._socket_timeout,
-            retry_on_timeout=False,
-        )
-        self._reserve = self._redis.register_script(RESERVE)
-        self._report = self._redis.register_script(REPORT)
+    @property
+    def _reserve(self) -> Any:
+        return self._link.reserve
 
-    def _unavailable(self, exc: BaseException) -> RedisUnavailableError:
-        # The type name only: a message could quote the URL, and the original is not chained.
-        return RedisUnavailableError(
-            f"Redis at {self._safe_url} is unavailable ({type(exc).__name__})", url=self._safe_url
-        )
+    @property
+    def _report(self) -> Any:
+        return self._link.report
 
     def _common(self, local_inflight: int) -> list[Any]:
         return [
@@ -245,10 +215,7 @@ class RedisLimiter:
             # '?': no epoch known yet, and no state means it may have been lost (cold_start).
             self._epoch or ("?" if self.cold_start == "cooldown" else ""),
             local_inflight,
-            self._cfg,
-            self._grace_us,
-            self._ttl_ms,
-            math.ceil(self.lease * _US),
+            *self._rule,
         ]
 
     async def _call(self, script: Any, args: list[Any]) -> list[Any]:
@@ -256,60 +223,22 @@ class RedisLimiter:
 
         Only the round trip itself may be protected by the caller (see ``_reserve_in_task``):
         the waits between retries are plain sleeps, cancellable like any other."""
-        from redis.exceptions import RedisError
-
-        deadline = self._clock.now() + self.unavailable_timeout
-        backoff = 0.05
         task = asyncio.current_task()
-        while True:
-            try:
-                reply = await script(keys=self._keys, args=args)
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
-                kind = classify(exc)
-                if kind != "transient":
-                    what = "the credentials" if kind == "auth" else "the limiter's script"
-                    # A wrong password or a refused script: waiting will not fix it.
-                    raise RedisLimiterError(
-                        f"Redis at {self._safe_url} refused {what} ({type(exc).__name__})",
-                        url=self._safe_url,
-                    ) from None
-                # Unreachable, LOADING or BUSY (another script running): transient.
-                if (
-                    self.on_unavailable == "fail"
-                    or self._clock.now() >= deadline
-                    or task in self._orphans
-                ):
-                    raise self._unavailable(exc) from None
-                # Once per outage at WARNING; the retries themselves at DEBUG.
-                level = logging.DEBUG if backoff > 0.05 else logging.WARNING
-                log.log(level, "Redis unavailable (%s); retrying", type(exc).__name__)
-                if task is not None:
-                    self._backing_off.add(task)
-                try:
-                    await self._clock.sleep(backoff)
-                finally:
-                    if task is not None:
-                        self._backing_off.discard(task)
-                backoff = min(1.0, backoff * 2)
-                continue
-            result = self._checked(script, reply)
-            if result[0] == "cfg":
-                raise RedisConfigMismatchError(
-                    f"key {self.key!r} is used with other windows ({result[1]}) than"
-                    f" {self.rate_limit!r}",
-                    url=self._safe_url,
-                )
-            return result
-
-    def _checked(self, script: Any, reply: Any) -> list[Any]:
-        """The reply, checked (see ``parse_reply``): never a ``TypeError`` from garbage."""
-        try:
-            return parse_reply(reply, report=script is self._report)
-        except ValueError:
-            raise RedisLimiterError(
-                f"Redis at {self._safe_url} gave the limiter an unexpected reply",
+        result = await self._link.call(
+            script,
+            args,
+            deadline=self._clock.now() + self.unavailable_timeout,
+            # Read at each failure: ``aclose`` switches to "fail" for its last flush, and a
+            # reservation whose caller left stops retrying.
+            give_up=lambda: self.on_unavailable == "fail" or task in self._orphans,
+        )
+        if result[0] == "cfg":
+            raise RedisConfigMismatchError(
+                f"key {self.key!r} is used with other windows ({result[1]}) than"
+                f" {self.rate_limit!r}",
                 url=self._safe_url,
-            ) from None
+            )
+        return result
 
     async def _reserve_in_task(self, args: list[Any]) -> list[Any]:
         """The reservation's round trip, in a task of its own: if the caller is cancelled
@@ -328,7 +257,7 @@ class RedisLimiter:
             else:
                 self._orphans.add(task)
                 task.add_done_callback(self._orphaned)
-                if task in self._backing_off:
+                if task in self._link.backing_off:
                     task.cancel()  # nothing granted: it was only waiting to retry
             raise
 
@@ -423,7 +352,7 @@ class RedisLimiter:
         :class:`~qlara_async.redis.RedisLimiterError` when Redis cannot decide."""
         if self._closed:
             raise RedisLimiterError("the limiter is closed", url=self._safe_url)
-        self._connect()
+        self._link.connect()
         self._start()
         waiter = _GrantWaiter()
         queue = self._priority if priority else self._normal
@@ -608,8 +537,10 @@ class RedisLimiter:
             # A flush under way finishes (bounded by the socket timeout, or the backoff of
             # "wait" mode, which is why it is cut short here).
             done: set[Any] = set()
-            if flusher not in self._backing_off:  # (only waiting to retry: nothing to wait for)
-                done, _ = await asyncio.wait({flusher}, timeout=self._socket_timeout)
+            if (
+                flusher not in self._link.backing_off
+            ):  # (only waiting to retry: nothing to wait for)
+                done, _ = await asyncio.wait({flusher}, timeout=self._link.socket_timeout)
             if not done:
                 flusher.cancel()
                 with contextlib.suppress(BaseException):
@@ -617,8 +548,8 @@ class RedisLimiter:
         reservation = self._reservation
         if reservation is not None and not reservation.done():
             # A grant on its way is given back by ``_orphaned`` (queued for the flush below).
-            if reservation not in self._backing_off:
-                await asyncio.wait({reservation}, timeout=self._socket_timeout)
+            if reservation not in self._link.backing_off:
+                await asyncio.wait({reservation}, timeout=self._link.socket_timeout)
             if not reservation.done():
                 reservation.cancel()
         if self._redis is None:
@@ -627,13 +558,12 @@ class RedisLimiter:
             self._leave = 2
             saved, self.on_unavailable = self.on_unavailable, "fail"
             try:
-                await asyncio.wait_for(self._flush(), self._socket_timeout * 2)
+                await asyncio.wait_for(self._flush(), self._link.socket_timeout * 2)
             except (RedisLimiterError, asyncio.TimeoutError):
                 log.warning("could not leave the shared queue cleanly; the lease will")
             finally:
                 self.on_unavailable = saved
-        with contextlib.suppress(Exception):
-            await self._redis.aclose()
+        await self._link.aclose()
 
     def __repr__(self) -> str:
         return (

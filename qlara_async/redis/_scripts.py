@@ -24,9 +24,45 @@ Floats are stored with ``%.17g`` (round-trips a double exactly).
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from collections.abc import Sequence
+from typing import Final, NamedTuple
 
-__all__ = ["REPORT", "RESERVE"]
+__all__ = ["REPORT", "RESERVE", "RuleArgs", "rule_args", "script_keys"]
+
+_US: Final = 1_000_000
+
+
+def script_keys(key: str) -> list[str]:
+    """The Redis keys of budget ``key``, in the scripts' ``KEYS`` order (one hash tag)."""
+    tag = f"qlara:{{{key}}}:"
+    return [
+        tag + k for k in ("meta", "comps", "inflight", "workers", "queue", "qdead", "lost", "seen")
+    ]
+
+
+class RuleArgs(NamedTuple):
+    """``ARGV[5..8]`` of both scripts: the windows as every worker on a key must send them."""
+
+    cfg: str
+    """``"n:span_us,..."``: each window's limit and its span, margin included."""
+    grace_us: int
+    ttl_ms: int
+    lease_us: int
+
+
+def rule_args(
+    windows: Sequence[tuple[int, float]], margins: Sequence[float], lease: float
+) -> RuleArgs:
+    """The windows ``(limit, seconds)``, each widened by its margin, encoded for the scripts."""
+    spans = [math.ceil((p + m) * _US) for (_, p), m in zip(windows, margins, strict=True)]
+    return RuleArgs(
+        cfg=",".join(f"{n}:{span}" for (n, _), span in zip(windows, spans, strict=True)),
+        grace_us=math.ceil(max(margins) * _US),
+        ttl_ms=math.ceil((2 * max(spans) / _US + lease) * 1000),
+        lease_us=math.ceil(lease * _US),
+    )
+
 
 # KEYS: meta, comps, inflight, workers, queue, qdead, lost, seen
 # Shared prelude. ARGV[1..8] are common to both scripts:

@@ -23,6 +23,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._exceptions import ValidationError
@@ -85,6 +86,16 @@ class ShardedJob:
     :param journal_dir: where the shards' journals live; every worker must reach it.
     :param lease: seconds after which a silent worker's shard may be claimed by another.
     :param done_ttl: how long Redis remembers the finished shards.
+    :param poll_interval: seconds a worker waits when every free shard is held.
+
+    The job opens one Redis connection pool on first use. :meth:`run` closes it when it
+    returns; after :meth:`run_shard` (an arq job) the caller closes it, with :meth:`aclose`
+    or by using the job as an async context manager::
+
+        async with ShardedJob(url, "newsletter", 16, journal_dir=shared) as job:
+            report = await job.run_shard(client, make_messages, shard)
+
+    A closed job may be used again: it reconnects (and must then be closed again).
     """
 
     def __init__(
@@ -125,6 +136,26 @@ class ShardedJob:
         self._done_key = tag + "done"
         self._locks = [f"{tag}lock:{i}" for i in range(shards)]
         self._redis: Any = None
+
+    async def aclose(self) -> None:
+        """Close the Redis connection pool, if one is open; calling it twice is harmless."""
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            # Closing is best effort: a connection Redis already dropped has nothing to close,
+            # and a redis-py error here must not escape (nor hide the caller's own error).
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+
+    async def __aenter__(self) -> ShardedJob:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def journal(self, shard: int) -> Path:
         """The journal file of ``shard``."""
@@ -171,6 +202,8 @@ class ShardedJob:
     ) -> BulkReport:
         """Send one shard (``messages()`` gives the whole input, fresh each call) under its own
         journal, and mark it done. What an arq job calls; ``options`` go to ``bulk.run``.
+        The job's Redis connection stays open for the next call: close it when done
+        (:meth:`aclose`, or ``async with``).
 
         Cancelled mid-shard (``bulk.run`` then returns a stopped report), the shard is not
         marked done: its lock is handed back and ``asyncio.CancelledError`` is raised, so the
@@ -225,10 +258,7 @@ class ShardedJob:
                     # Its first holder is alive after all (its lease ran out under it).
                     await asyncio.sleep(self.poll_interval)
         finally:
-            if self._redis is not None:
-                with contextlib.suppress(Exception):
-                    await self._redis.aclose()
-                self._redis = None
+            await self.aclose()
 
     def __repr__(self) -> str:
         return f"ShardedJob({self._safe_url!r}, job={self.job!r}, shards={self.shards})"

@@ -18,7 +18,9 @@ simulator):
 
 Handlers live in :mod:`qlara_async.testing.handlers`, one module per API area, and see the
 simulator only through :mod:`qlara_async.testing.handlers._api`: a ``Request`` backed by
-:class:`_Port`, which is the one place that touches the simulator's state on their behalf.
+:class:`~qlara_async.testing._port.SimulatorPort`, which is the one place that touches the
+simulator's state on their behalf. What the simulator records and answers (arrivals, processed
+messages, counters, responses) is in :mod:`qlara_async.testing._records`.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ import math
 import random
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import anyio
@@ -43,10 +43,12 @@ from ._callbacks import CallbackDispatcher, CallbackOptions
 from ._control import STATS_PATH, send_stats
 from ._errors import REASONS, Fail, PlatformError
 from ._faults import Faults, SimulatedDisconnect
+from ._port import SimulatorPort
 from ._ratemodels import Decision, RateModel, make_model
+from ._records import Arrival, ArrivalReport, ProcessedMessage, Response, Stats
 from ._store import Collection, Item, SeedFactory, Store
 from .handlers import ROUTER
-from .handlers._api import Request, Sent, Settings
+from .handlers._api import Request
 
 __all__ = [
     "Arrival",
@@ -64,98 +66,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-class Arrival(msgspec.Struct, frozen=True, gc=False):
-    """One request as it arrived, and what became of it."""
-
-    time: float
-    """``clock.now()`` at arrival (``time.monotonic()`` by default)."""
-    key: str | None
-    """The authenticated identity (API key, or ``user:NAME`` for Basic auth); ``None`` if none."""
-    method: str
-    path: str
-    status: int | None
-    """The HTTP status answered; ``None`` when the connection was closed without a response."""
-    admitted: bool
-    """Whether the rate limit let it through (``False`` for 429s and for anything stopped
-    before the rate limit: reset, 401, 404, outage)."""
-    fault: str | None
-    """The fault injected into it, if any (``"outage"`` included)."""
-
-
-class ProcessedMessage(msgspec.Struct, frozen=True, gc=False):
-    """One message the simulator processed (sent, or rejected per destination)."""
-
-    message_id: str
-    channel: str
-    """``"sms"``, ``"sms_legacy"``, ``"rcs"`` or ``"whatsapp"``."""
-    destination: str
-    digest: str
-    """A short hash of the content (the body, or the template and placeholders)."""
-    time: float
-    key: str
-    accepted: bool
-
-
-class ArrivalReport(msgspec.Struct, frozen=True):
-    """Arrival-log summary for a benchmark (see :meth:`Simulator.arrival_report`)."""
-
-    requests: int
-    rate_limited: int
-    """429 answers, storms included."""
-    admitted: int
-    first_admitted: float | None
-    last_admitted: float | None
-    span: float
-    """``last_admitted - first_admitted``; ``0.0`` with fewer than two admissions."""
-
-
-@dataclass(slots=True)
-class Stats:
-    """Live counters; read them at any time."""
-
-    arrivals: int = 0
-    """Requests received, whatever became of them."""
-    processed: int = 0
-    """Messages processed (one per destination of a legacy send); duplicates excluded."""
-    duplicates: int = 0
-    """Sends answered from the de-duplication store."""
-    rate_limited: int = 0
-    """429 answers."""
-    unauthorized: int = 0
-    bad_requests: int = 0
-    simulated: int = 0
-    """Sends with ``simulation: true`` (validated, not processed)."""
-    faults: Counter[str] = field(default_factory=Counter)
-    """Faults injected, by kind (``reset``, ``status_503``, ..., ``outage``)."""
-
-
-@dataclass(slots=True)
-class Response:
-    """What :meth:`Simulator.handle` answers.
-
-    ``disconnect`` (``"reset"``/``"drop"``) means: close the connection instead of responding.
-    ``delay`` is how long to hold the response back (the ``slow`` fault).
-    """
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]]
-    disconnect: str | None = None
-    delay: float = 0.0
-
-    def json(self) -> Any:
-        """The body, decoded."""
-        return msgspec.json.decode(self.body)
-
-    def header(self, name: str) -> str | None:
-        """The first header called ``name`` (case-insensitive), or ``None``."""
-        name = name.lower()
-        for k, v in self.headers:
-            if k.lower() == name:
-                return v
-        return None
 
 
 class _Ctx:
@@ -256,7 +166,7 @@ class Simulator:
         self._outage = False
         self._outage_until = -math.inf
         self._storm_until = -math.inf
-        self._port = _Port(self)
+        self._port = SimulatorPort(self)
         options = CallbackOptions() if callbacks is True else (callbacks or None)
         self.callbacks = CallbackDispatcher(self, options)
         """The callback dispatcher: ``pump()``/``running()``, ``inbound(...)``, ``stats``."""
@@ -585,61 +495,6 @@ class Simulator:
         ctx.headers.append(("Retry-After", str(seconds)))
         message = f"Rate limit exceeded. Please retry after {seconds} seconds."
         return self._error(ctx, 429, message, extra={"retryAfter": seconds})
-
-
-class _Port:
-    """The simulator as handlers reach it (:class:`~.handlers._api.Port`): the de-duplication
-    store, the processed log, the counters and the resource store, and nothing else."""
-
-    __slots__ = ("_sim",)
-
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
-
-    @property
-    def settings(self) -> Settings:
-        return self._sim
-
-    @property
-    def clock(self) -> SimClock:
-        return self._sim.clock
-
-    def seen(self, key: str, channel: str, message_id: str) -> bytes | None:
-        found = self._sim._seen.get((key, channel, message_id))
-        if found is not None:
-            self._sim.stats.duplicates += 1
-        return found
-
-    def remember(self, key: str, channel: str, message_id: str, body: bytes) -> None:
-        self._sim._seen[(key, channel, message_id)] = body
-
-    def record(
-        self,
-        key: str,
-        now: float,
-        message_id: str,
-        channel: str,
-        destination: str,
-        digest: str,
-        accepted: bool,
-    ) -> None:
-        self._sim.stats.processed += 1
-        message = ProcessedMessage(message_id, channel, destination, digest, now, key, accepted)
-        self._sim.processed.append(message)
-        self._sim.callbacks.on_processed(message)
-
-    def count_simulated(self) -> None:
-        self._sim.stats.simulated += 1
-
-    def sent(self, key: str) -> list[Sent]:
-        return [
-            Sent(m.message_id, m.channel, m.destination, m.time, m.accepted)
-            for m in self._sim.processed
-            if m.key == key
-        ]
-
-    def collection(self, key: str, name: str) -> Collection:
-        return self._sim._store.collection(key, name)
 
 
 def retry_after_seconds(wait: float) -> int:

@@ -194,7 +194,7 @@ class Sent:
 
 
 class Port(Protocol):
-    """What the pipeline provides behind a :class:`Request`; implemented in ``_app``.
+    """What the pipeline provides behind a :class:`Request`; implemented in ``_port``.
 
     Handlers use the :class:`Request` methods, not this.
     """
