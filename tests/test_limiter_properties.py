@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qlara_async import RateLimit
-from qlara_async._limiter import _Core
+from qlara_async._budget import _Core
 from qlara_async.testing import MODELS, best_completion_time, make_model
 
 

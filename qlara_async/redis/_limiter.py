@@ -58,10 +58,11 @@ import uuid
 from collections import deque
 from typing import Any, Final, Literal
 
+from .._budget import default_margin
 from .._clock import AnyioClock, Clock
 from .._config import RateLimit
 from .._exceptions import ValidationError
-from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter, default_margin
+from .._limiter import CooldownTooLong, LimiterStats, Permit, _Waiter
 from ._errors import RedisConfigMismatchError, RedisLimiterError
 from ._link import ScriptLink
 from ._permit import _LOST, _UNSENT, _GrantWaiter, _RedisPermit, _Report

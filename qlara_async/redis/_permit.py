@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from .._budget import parse_remaining as _parse_remaining
 from .._limiter import _Waiter
-from .._limiter import parse_remaining as _parse_remaining
 
 if TYPE_CHECKING:
     from ._limiter import RedisLimiter
