@@ -6,19 +6,24 @@ import base64
 import copy
 import dataclasses
 import inspect
-import ipaddress
 import logging
 import os
 import platform
-import re
-from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
-from urllib.parse import quote
 
 import httpx
 
+from ._arguments import (
+    Secret,
+    check_base_url,
+    check_credential,
+    check_default_headers,
+    check_password,
+    check_policy,
+    echo_forms,
+)
 from ._clock import AnyioClock, Clock
 from ._config import CallOptions, RateLimit, RetryPolicy, check_timeout
 from ._constants import (
@@ -71,126 +76,6 @@ T = TypeVar("T")
 __all__ = ["AsyncQlara"]
 
 log = logging.getLogger("qlara_async")
-
-
-class _Secret:
-    """A credential that never shows itself in a repr, a log line or a traceback's locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
-
-
-def _check_credential(value: object, name: str) -> str | None:
-    """``value`` if it is a usable header credential; the value itself is never shown."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
-    if value != value.strip():
-        raise ValidationError(
-            f"{name} has leading or trailing whitespace (a newline read from a file?)",
-            field=name,
-        )
-    if any(c < " " or c == "\x7f" for c in value) or not value.isascii():
-        raise ValidationError(
-            f"{name} holds control or non-ASCII characters, which no HTTP header can carry",
-            field=name,
-        )
-    return value
-
-
-# RFC 9110 token characters, and a value of visible ASCII with inner spaces or tabs.
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?|")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(base_url: object) -> str:
-    if not isinstance(base_url, str):
-        raise ValidationError(
-            f"base_url must be a string, got {type(base_url).__name__}", field="base_url"
-        )
-    try:
-        url = httpx.URL(base_url)
-        host, port = url.host, url.port  # decoding an IDNA host may fail only here
-    except ValidationError:
-        raise
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:  # idna's errors are ValueErrors
-        # The text may hold a password (user:pass@host): only the reason is shown.
-        raise ValidationError(
-            f"base_url is not a valid URL ({type(exc).__name__})", field="base_url"
-        ) from None
-    if port is not None and not 0 < port < 65536:
-        raise ValidationError(f"base_url port {port} is not 1 to 65535", field="base_url")
-    if url.userinfo:
-        raise ValidationError(
-            "base_url must not carry credentials (user:password@): pass api_key, or"
-            " username and password",
-            field="base_url",
-        )
-    if url.query or url.fragment or "?" in base_url or "#" in base_url:
-        # Every path is appended to the base URL: a query or fragment would swallow it.
-        raise ValidationError(
-            "base_url must not have a ?query or #fragment, e.g. " + DEFAULT_BASE_URL,
-            field="base_url",
-        )
-    if url.scheme not in ("https", "http") or not host:
-        raise ValidationError(
-            "base_url must be an absolute https:// URL, e.g. " + DEFAULT_BASE_URL,
-            field="base_url",
-        )
-    if url.scheme == "http" and not _is_loopback(host):
-        # Credentials in clear text over a network: refuse before anything is sent.
-        raise ValidationError(
-            f"base_url uses plain http:// to {host!r}; only loopback hosts may use http://",
-            field="base_url",
-        )
-    return str(url).rstrip("/")
-
-
-def _echo_forms(value: str) -> set[str]:
-    raw = value.encode()
-    b64 = base64.b64encode(raw).decode()
-    url = base64.urlsafe_b64encode(raw).decode()
-    return {value, b64, b64.rstrip("="), url, url.rstrip("="), quote(value, safe="")}
-
-
-def _check_policy(policy: object) -> RetryPolicy:
-    if not isinstance(policy, RetryPolicy):
-        raise ValidationError(
-            f"retry_policy must be a RetryPolicy, got {type(policy).__name__}",
-            field="retry_policy",
-        )
-    return policy
 
 
 def _user_agent(backend: str = "httpx") -> str:
@@ -246,52 +131,40 @@ class AsyncQlara:
         http_backend: Literal["httpx", "aiohttp"] = "httpx",
     ) -> None:
         # Wrap credentials first: from here on no frame local holds them in the clear.
-        key = _Secret(api_key) if api_key else None
+        key = Secret(api_key) if api_key else None
         api_key = None
-        secret_password = _Secret(password) if password else None
+        secret_password = Secret(password) if password else None
         password = None
         if key is not None:
-            _check_credential(key.get(), "api_key")
+            check_credential(key.get(), "api_key")
         if secret_password is not None:
-            if not isinstance(secret_password.get(), str):
-                raise ValidationError(
-                    f"password must be a string, got {type(secret_password.get()).__name__}",
-                    field="password",
-                )
-            if not _encodable(secret_password.get()):
-                # The encoder's own error would quote "username:password" in the clear.
-                raise ValidationError(
-                    "password is not valid Unicode text (it holds a lone surrogate)",
-                    field="password",
-                )
+            check_password(secret_password)
         if username is not None:
-            _check_credential(username, "username")
+            check_credential(username, "username")
             if ":" in username:
                 raise ValidationError("username must not contain ':'", field="username")
 
-        self.base_url = _check_base_url(
-            base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-        )
+        self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         if key is not None and (username or secret_password):
             raise ValidationError(
                 "pass either api_key or username/password, not both", field="api_key"
             )
         if key is None and not username:
             env_key = os.environ.get(ENV_API_KEY)
-            key = _Secret(env_key) if env_key else None
+            key = Secret(env_key) if env_key else None
             env_key = None
             if key is not None:
-                _check_credential(key.get(), ENV_API_KEY)
+                check_credential(key.get(), ENV_API_KEY)
         if key is not None:
             self._auth_name = API_KEY_HEADER
             self._auth_value = key
             self.auth_method = "api_key"
-            self._secrets: tuple[_Secret, ...] = (key,)
+            self._secrets: tuple[Secret, ...] = (key,)
         elif username and secret_password:
             token = base64.b64encode(f"{username}:{secret_password.get()}".encode()).decode()
             self._auth_name = "Authorization"
-            self._auth_value = _Secret("Basic " + token)
-            self._secrets = (secret_password, _Secret(token))
+            self._auth_value = Secret("Basic " + token)
+            self._secrets = (secret_password, Secret(token))
             token = ""
             self.auth_method = "basic"
         else:
@@ -310,7 +183,7 @@ class AsyncQlara:
             # "Not given" is told apart from the default value: max_retries=4 with a policy
             # of 1 is a contradiction, not a no-op.
             raise ValidationError("pass max_retries or retry_policy, not both", field="max_retries")
-        self.retry_policy = retry_policy = _check_policy(retry_policy)
+        self.retry_policy = retry_policy = check_policy(retry_policy)
         self.timeout = check_timeout(timeout)
         if (
             isinstance(max_response_size, bool)
@@ -321,24 +194,7 @@ class AsyncQlara:
                 f"max_response_size must be an int >= 1024 (bytes), got {max_response_size!r}",
                 field="max_response_size",
             )
-        if default_headers is not None:
-            if not isinstance(default_headers, Mapping):
-                raise ValidationError(
-                    f"default_headers must be a dict of str to str, got"
-                    f" {type(default_headers).__name__}",
-                    field="default_headers",
-                )
-            for name, value in default_headers.items():
-                if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-                    raise ValidationError(
-                        f"default_headers: {name!r} is not a valid header name",
-                        field="default_headers",
-                    )
-                if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-                    raise ValidationError(
-                        f"default_headers[{name!r}] must be printable ASCII text",
-                        field="default_headers",
-                    )
+        check_default_headers(default_headers)
         if clock is not None and not isinstance(clock, Clock):
             raise ValidationError("clock must have now(), wall() and async sleep()", field="clock")
         if random is not None and not callable(random):
@@ -413,9 +269,9 @@ class AsyncQlara:
         # Every form a server may echo a credential in: as is, base64 (plain and URL-safe, with
         # and without padding) and percent-encoded. Longest first, so no form leaves a piece.
         forms = {
-            form for secret in self._secrets for form in _echo_forms(secret.get()) if len(form) >= 4
+            form for secret in self._secrets for form in echo_forms(secret.get()) if len(form) >= 4
         }
-        self._masks = tuple(_Secret(f) for f in sorted(forms, key=len, reverse=True))
+        self._masks = tuple(Secret(f) for f in sorted(forms, key=len, reverse=True))
         forms = set()
         register_redactor(self._redact)
 
@@ -464,7 +320,7 @@ class AsyncQlara:
                 raise ValidationError(
                     "pass max_retries or retry_policy, not both", field="max_retries"
                 )
-            policy = _check_policy(retry_policy)
+            policy = check_policy(retry_policy)
         elif not isinstance(max_retries, NotGiven):
             policy = dataclasses.replace(policy, max_retries=max_retries)
         view = copy.copy(self)
