@@ -40,7 +40,7 @@ from ._constants import (
     NotGiven,
 )
 from ._exceptions import ValidationError
-from ._httpx import HeaderAuth, NoCookies
+from ._httpx import HeaderAuth, own_client
 from ._limiter import Limiter, build_limiter
 from ._resource import Requester
 from ._response import RawResponse
@@ -223,16 +223,13 @@ class AsyncQlara:
 
         self._owns_http = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
-                limits=httpx.Limits(
+            http_client = own_client(
+                httpx.Limits(
                     max_connections=DEFAULT_MAX_CONNECTIONS,
                     max_keepalive_connections=DEFAULT_MAX_KEEPALIVE,
                 ),
-                timeout=self.timeout,
+                self.timeout,
             )
-            # The API sets no cookies that matter; parsing every response's for a jar was a
-            # fifth of httpx's time per send. (A given http_client keeps its own jar.)
-            http_client._cookies = NoCookies()
         self._http = http_client
         self._static_headers = {
             "User-Agent": _user_agent(http_backend),

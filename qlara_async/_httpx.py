@@ -9,8 +9,10 @@ may have been processed; ``_aiohttp`` is the same for aiohttp.
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
 import anyio
@@ -21,7 +23,15 @@ from ._constants import MAX_ERROR_BODY_SIZE
 from ._errors import AttemptLost as _Lost
 from ._errors import decode_error_body
 
-__all__ = ["HeaderAuth", "NoCookies", "RequestBuilder", "drop_pool", "exchange"]
+__all__ = [
+    "HeaderAuth",
+    "NoCookies",
+    "PoolShards",
+    "RequestBuilder",
+    "drop_pool",
+    "exchange",
+    "own_client",
+]
 
 # Failures where the request cannot have reached the server: safe to retry anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -315,6 +325,115 @@ class _Attempt:
         return trace
 
 
+def own_client(limits: httpx.Limits, timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """The httpx client the library makes for itself: ``PoolShards`` as its transport, and
+    everything else (the proxies of ``HTTP(S)_PROXY``/``NO_PROXY``, which httpx skips when given
+    a transport) as httpx sets it up; no cookie jar. One SSL context serves every such client
+    of the process (making one took ~30 ms, per client)."""
+    context = _ssl_context()
+    client = httpx.AsyncClient(limits=limits, timeout=timeout, verify=context)
+    client._transport = PoolShards(limits, ssl_context=context)
+    # The API sets no cookies that matter; parsing every response's for a jar was a fifth of
+    # httpx's time per send. (A given http_client keeps its own jar.)
+    client._cookies = NoCookies()
+    return client
+
+
+_SSL: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+
+def _ssl_context() -> ssl.SSLContext:
+    # httpx's default context; it reads SSL_CERT_FILE / SSL_CERT_DIR, hence the key.
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _SSL.get(key)
+    if context is None:
+        context = _SSL[key] = httpx.create_ssl_context()
+    return context
+
+
+class PoolShards(httpx.AsyncBaseTransport):
+    """The library's own connection pool: many small httpcore pools instead of one large one.
+
+    httpcore's pool matches every request in flight against every connection on each change
+    (encode/httpx#3215, openai-python#1596): at 64 sends in flight on one pool of 100
+    connections that costs more than the rest of a send together, and throughput falls as
+    concurrency rises. Here a request goes to the first pool with a free connection (so
+    sequential sends keep reusing one connection), each pool holds ``shard_size`` connections,
+    and together they hold ``limits.max_connections``; past that, requests queue in the least
+    busy pool. A pool is made when first needed, and all share one SSL context. A request
+    counts against its pool until its response is closed.
+    """
+
+    def __init__(
+        self, limits: httpx.Limits, *, ssl_context: ssl.SSLContext, shard_size: int = 4
+    ) -> None:
+        total = limits.max_connections or 100
+        self._size = max(1, min(shard_size, total))
+        self._count = -(-total // self._size)
+        self._limits = httpx.Limits(
+            max_connections=self._size,
+            max_keepalive_connections=min(
+                self._size,
+                self._size
+                if limits.max_keepalive_connections is None
+                else limits.max_keepalive_connections,
+            ),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+        self._ssl = ssl_context
+        self.shards: list[httpx.AsyncHTTPTransport] = []
+        """The pools made so far."""
+        self._loads: list[int] = []
+
+    def _pick(self) -> int:
+        loads, size = self._loads, self._size
+        for i, load in enumerate(loads):
+            if load < size:
+                return i
+        if len(loads) < self._count:
+            self.shards.append(httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits))
+            loads.append(0)
+            return len(loads) - 1
+        return min(range(len(loads)), key=loads.__getitem__)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        i = self._pick()
+        loads = self._loads
+        loads[i] += 1
+        try:
+            response = await self.shards[i].handle_async_request(request)
+        except BaseException:
+            loads[i] -= 1
+            raise
+        response.stream = _Counted(response.stream, loads, i)  # type: ignore[arg-type]
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()
+
+
+class _Counted(httpx.AsyncByteStream):
+    """A response stream that frees its pool's count once, when closed."""
+
+    __slots__ = ("_index", "_loads", "_open", "_stream")
+
+    def __init__(self, stream: httpx.AsyncByteStream, loads: list[int], index: int) -> None:
+        self._stream = stream
+        self._loads = loads
+        self._index = index
+        self._open = True
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._loads[self._index] -= 1
+        await self._stream.aclose()
+
+
 class NoCookies(httpx.Cookies):
     """A cookie jar that keeps nothing (the client's own httpx pool: the API sets no cookie that matters, and parsing every response's was a fifth of httpx's time per send)."""
 
@@ -325,7 +444,10 @@ class NoCookies(httpx.Cookies):
 def drop_pool(http: httpx.AsyncClient) -> None:
     """Forget the pooled connections of an event loop that has ended (closing them properly
     needs that loop), so the next request connects afresh on the current one."""
-    for transport in (http._transport, *http._mounts.values()):
+    transports = [http._transport, *http._mounts.values()]
+    if isinstance(http._transport, PoolShards):
+        transports += http._transport.shards
+    for transport in transports:
         pool = getattr(transport, "_pool", None)
         connections = getattr(pool, "_connections", None)
         if isinstance(connections, list):
