@@ -238,6 +238,7 @@ class RequestBuilder:
         ``headers`` must be one of a few dicts that live as long as the builder (the
         transport's own): templates are kept per URL and per dict.
         """
+        method = method.upper()  # as Request does, before the bodiless-POST rule below
         http = self._http
         if http.cookies or http.params:
             return None

@@ -90,7 +90,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 
 from ._budget import _Core, _Ticket
-from ._clock import AnyioClock, Clock
+from ._clock import AnyioClock, Clock, checkpoint
 from ._config import RateLimit
 from ._exceptions import ValidationError
 
@@ -303,10 +303,11 @@ class _QueuedLimiter:
         and for the rule to allow a request; return its permit. Cancelling the wait consumes
         nothing and passes the turn on. A cooldown longer than ``max_pause`` raises
         :class:`CooldownTooLong`."""
-        # The fast path does not yield: a request that may go at once goes, and its first
-        # scheduling point is on the wire (a yield here was a fifth of the library's own time
-        # per send). A cancellation seen there releases the permit as lost, which only makes
-        # the count more cautious; a cancelled wait in the queue below consumes nothing.
+        # The one scheduling point of the fast path, before anything is taken: a cancellation
+        # here consumes nothing (a send from a cancelled scope never leaves), and a loop of
+        # sends over a transport that never waits (a mock, a cache) still lets other tasks
+        # run. (A shielded yield after granting cost a cancel scope and a second check.)
+        await checkpoint()
         queue = self._priority if priority else self._normal
         # A priority request may overtake ordinary waiters, never another priority one.
         head = self._head()

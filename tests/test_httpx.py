@@ -361,3 +361,10 @@ def test_the_ssl_context_is_made_once_for_every_own_client() -> None:
     first = AsyncQlara(api_key="k", base_url="https://api.test/api")
     second = AsyncQlara(api_key="k", base_url="https://api.test/api")
     assert _shards(first)._ssl is _shards(second)._ssl
+
+
+async def test_a_lower_case_method_builds_as_httpx_builds_it() -> None:
+    async with httpx.AsyncClient() as http:
+        built = RequestBuilder(http).build("post", URL, None, OURS, TIMEOUT)
+        assert built is not None
+        _same(built, http.build_request("post", URL, headers=OURS, timeout=TIMEOUT))
