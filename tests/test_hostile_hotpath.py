@@ -1,6 +1,7 @@
 """Hostile review of the request hot path (the limiter's fast path, AnyioClock.now).
 
-Each test states what a caller may rely on; each failed on the first hot-path commits (a fast path without a scheduling point, a clock read that missed trio guest mode) and holds since.
+Each test states what a caller may rely on; each failed on the first hot-path commits (a fast
+path without a scheduling point, a clock read that missed trio guest mode) and holds since.
 """
 
 from __future__ import annotations
