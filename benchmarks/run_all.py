@@ -25,7 +25,7 @@ BENCHES: list[tuple[str, list[str], bool]] = [
         ["--concurrency", "1", "64", "512", "--n1", "500", "--n", "5000", "--n512", "1500"],
         True,
     ),
-    ("bench_overhead.py", [], True),
+    ("bench_overhead.py", ["--instructions", "--calls", "500"], True),
     ("bench_codecs.py", [], True),
     ("bench_inflight_memory.py", [], True),
     ("bench_bulk_memory.py", [], False),
