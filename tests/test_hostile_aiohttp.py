@@ -549,12 +549,16 @@ message = SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
 async def main():
     client = AsyncQlara(api_key="sk-k", base_url=url, rate_limit=None, http_backend=sys.argv[1])
 
+    answered = asyncio.Event()
+
     async def closer():
-        await asyncio.sleep(0.3)
+        await answered.wait()  # the job is under way: some sends done, others in flight
         await client.aclose()
 
     asyncio.get_running_loop().create_task(closer())
-    report = await client.bulk.run([message] * 200, concurrency=50)
+    report = await client.bulk.run(
+        [message] * 200, concurrency=50, on_outcome=lambda outcome: answered.set()
+    )
     print("done", report.total, report.accepted + report.rejected + report.failed + report.not_sent)
 
 asyncio.run(main())
