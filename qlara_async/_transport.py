@@ -277,18 +277,10 @@ class Transport:
                         # Nearly every call: a JSON body or none (see RequestBuilder).
                         request = self._builder.build(method, url, content, headers, timeout)
                     if request is None:
-                        request = self._build(
-                            method,
-                            url,
-                            content=content,
-                            params=params,
-                            # An upload is rebuilt for every attempt (a file is rewound or
-                            # reopened).
-                            files=files() if callable(files) else files,
-                            data=data,
-                            headers=headers,
-                            timeout=timeout,
+                        build = self._builder_for(
+                            method, url, content, params, files, data, headers
                         )
+                        request = build(timeout=timeout)
                     stats.attempts += 1
                     stats._emit("request")
                     response, answer, body, problem = await exchange(
@@ -304,16 +296,7 @@ class Transport:
                     build = (
                         None
                         if plain
-                        else partial(
-                            self._build,
-                            method,
-                            url,
-                            content=content,
-                            params=params,
-                            files=files() if callable(files) else files,
-                            data=data,
-                            headers=headers,
-                        )
+                        else self._builder_for(method, url, content, params, files, data, headers)
                     )
                     stats.attempts += 1
                     stats._emit("request")
@@ -447,6 +430,29 @@ class Transport:
         (closing them through httpx would need that loop; their sockets are closed here)."""
         if self.wire is None and self._loop is not None and not _loop_alive(self._loop):
             drop_pool(self.http)
+
+    def _builder_for(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        files: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+    ) -> Callable[..., httpx.Request]:
+        """``_build`` bound to one attempt's arguments (an upload is rebuilt for every attempt:
+        a file is rewound or reopened)."""
+        return partial(
+            self._build,
+            method,
+            url,
+            content=content,
+            params=params,
+            files=files() if callable(files) else files,
+            data=data,
+            headers=headers,
+        )
 
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The httpx request; what httpx refuses to build (a URL too long, a query value it
