@@ -277,10 +277,9 @@ class Transport:
                         # Nearly every call: a JSON body or none (see RequestBuilder).
                         request = self._builder.build(method, url, content, headers, timeout)
                     if request is None:
-                        build = self._builder_for(
+                        request = self._builder_for(
                             method, url, content, params, files, data, headers
-                        )
-                        request = build(timeout=timeout)
+                        )(timeout=timeout)
                     stats.attempts += 1
                     stats._emit("request")
                     response, answer, body, problem = await exchange(
