@@ -38,7 +38,6 @@ from typing import Any
 import aiohttp
 import anyio
 import httpx
-from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.payload import BytesPayload
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -47,6 +46,7 @@ from ._body import undo_encodings
 from ._constants import MAX_ERROR_BODY_SIZE
 from ._errors import AttemptLost, decode_error_body
 from ._exceptions import ValidationError
+from ._proxy import EnvironmentProxies
 
 __all__ = ["AiohttpWire", "Head", "refuse_trio"]
 
@@ -162,19 +162,27 @@ class AiohttpWire:
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(max_connections)
         self._urls: dict[str, URL] = {}
+        # Read once, when the client is made (as httpx reads them): a proxy it cannot use
+        # is refused here, before anything is sent.
+        self._environment = EnvironmentProxies()
         self._proxies: dict[
-            tuple[str, str | None], tuple[URL | None, aiohttp.BasicAuth | None]
+            tuple[str, str | None, int | None], tuple[URL | None, aiohttp.BasicAuth | None]
         ] = {}
 
     def _proxy(self, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-        """The proxy ``HTTP(S)_PROXY``/``NO_PROXY`` name for ``url``'s origin, read once."""
-        origin = (url.scheme, url.host)
+        """The proxy ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` name for ``url``'s origin,
+        by httpx's rules (``_proxy``), the environment read once, each origin looked up once."""
+        origin = (url.scheme, url.host, url.explicit_port)
         found = self._proxies.get(origin)
         if found is None:
-            try:
-                found = get_env_proxy_for_url(url)
-            except LookupError:
+            proxy = self._environment.for_url(url.scheme, url.host or "", url.port)
+            if proxy is None:
                 found = (None, None)
+            else:
+                # Credentials go as proxy_auth (aiohttp would not take them from the URL).
+                parsed = URL(proxy)
+                auth = aiohttp.BasicAuth.from_url(parsed) if parsed.user else None
+                found = (parsed.with_user(None), auth)
             self._proxies[origin] = found
         return found
 
@@ -302,6 +310,7 @@ class AiohttpWire:
             if timeout is self._default_timeout
             else _client_timeout(timeout, deadline)
         )
+        proxy, proxy_auth = self._proxy(target)  # a proxy it cannot use: named, nothing sent
         slots = self._slots
         try:
             if timeout.pool is None or not slots.locked():
@@ -310,7 +319,9 @@ class AiohttpWire:
                 with anyio.fail_after(timeout.pool):  # (asyncio.timeout needs Python 3.11)
                     await slots.acquire()
         except TimeoutError as exc:
-            raise AttemptLost(exc, sent=False, ambiguous=False, reason="PoolTimeout") from exc
+            raise AttemptLost(
+                exc, sent=False, ambiguous=False, reason="PoolTimeout", timeout=True
+            ) from exc
         try:
             if session.closed:
                 # Closed while this attempt waited for a connection: nothing left.
@@ -320,7 +331,6 @@ class AiohttpWire:
                     ambiguous=False,
                     reason="session closed",
                 )
-            proxy, proxy_auth = self._proxy(target)
             async with session.request(
                 method,
                 target,
@@ -342,7 +352,9 @@ class AiohttpWire:
         except AttemptLost:
             raise
         except aiohttp.ConnectionTimeoutError as exc:
-            raise AttemptLost(exc, sent=False, ambiguous=False, reason="ConnectTimeout") from exc
+            raise AttemptLost(
+                exc, sent=False, ambiguous=False, reason="ConnectTimeout", timeout=True
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise AttemptLost(exc, sent=False, ambiguous=False, reason="ConnectError") from exc
         except aiohttp.InvalidURL as exc:

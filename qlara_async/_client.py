@@ -229,6 +229,8 @@ class AsyncQlara:
                     max_keepalive_connections=DEFAULT_MAX_KEEPALIVE,
                 ),
                 self.timeout,
+                # The aiohttp backend's client only builds requests: proxies are the wire's.
+                trust_env=http_backend != "aiohttp",
             )
         self._http = http_client
         self._static_headers = {

@@ -12,16 +12,24 @@ import logging
 import os
 import ssl
 import time
+import urllib.request
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
 import anyio
 import httpx
 
+try:  # httpcore's per-pool choice of async library (see drop_pool)
+    from httpcore._backends.auto import AutoBackend as _AutoBackend
+except ImportError:  # pragma: no cover - another httpcore layout: nothing to reset
+    _AutoBackend = None  # type: ignore[assignment,misc]
+
 from ._body import read_capped
 from ._constants import MAX_ERROR_BODY_SIZE
 from ._errors import AttemptLost as _Lost
 from ._errors import decode_error_body
+from ._exceptions import ValidationError
 
 __all__ = [
     "HeaderAuth",
@@ -326,18 +334,41 @@ class _Attempt:
         return trace
 
 
-def own_client(limits: httpx.Limits, timeout: httpx.Timeout) -> httpx.AsyncClient:
+def own_client(
+    limits: httpx.Limits, timeout: httpx.Timeout, *, trust_env: bool = True
+) -> httpx.AsyncClient:
     """The httpx client the library makes for itself: ``PoolShards`` as its transport, and
-    everything else (the proxies of ``HTTP(S)_PROXY``/``NO_PROXY``, which httpx skips when given
-    a transport) as httpx sets it up; no cookie jar. One SSL context serves every such client
-    of the process (making one took ~30 ms, per client)."""
+    everything else (the proxies of ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, which httpx
+    skips when given a transport) as httpx sets it up; no cookie jar. One SSL context serves
+    every such client of the process (making one took ~30 ms, per client). ``trust_env=False``
+    for a client that only builds requests (the aiohttp backend reads proxies itself)."""
     context = _ssl_context()
-    client = httpx.AsyncClient(limits=limits, timeout=timeout, verify=context)
+    try:
+        client = httpx.AsyncClient(
+            limits=limits, timeout=timeout, verify=context, trust_env=trust_env
+        )
+    except (ImportError, ValueError) as exc:
+        # A proxy from the environment httpx cannot use: SOCKS without httpx's socks extra
+        # (ImportError), or an unknown scheme. httpx's message would show the proxy's URL.
+        variable = _proxy_variable()
+        hint = " (SOCKS needs `pip install httpx[socks]`)" if isinstance(exc, ImportError) else ""
+        raise ValidationError(
+            f"{variable} names a proxy httpx cannot use{hint}", field=variable
+        ) from None
     client._transport = PoolShards(limits, ssl_context=context)
     # The API sets no cookies that matter; parsing every response's for a jar was a fifth of
     # httpx's time per send. (A given http_client keeps its own jar.)
     client._cookies = NoCookies()
     return client
+
+
+def _proxy_variable() -> str:
+    """The proxy variable whose scheme is not plain http(s) (the one httpx refused)."""
+    for scheme, value in urllib.request.getproxies().items():
+        kind = value.split("://", 1)[0].lower() if "://" in value else "http"
+        if scheme in ("http", "https", "all") and kind not in ("http", "https"):
+            return f"{scheme.upper()}_PROXY"
+    return "ALL_PROXY"
 
 
 _SSL: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
@@ -348,7 +379,16 @@ def _ssl_context() -> ssl.SSLContext:
     key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     context = _SSL.get(key)
     if context is None:
-        context = _SSL[key] = httpx.create_ssl_context()
+        try:
+            context = httpx.create_ssl_context()
+        except (OSError, ssl.SSLError) as exc:
+            # A CA bundle the environment names but that is missing or unreadable.
+            field = "SSL_CERT_FILE" if key[0] else "SSL_CERT_DIR"
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ValidationError(
+                f"cannot load the CA certificates named by {field}: {reason}", field=field
+            ) from None
+        _SSL[key] = context
     return context
 
 
@@ -359,54 +399,99 @@ class PoolShards(httpx.AsyncBaseTransport):
     (encode/httpx#3215, openai-python#1596): at 64 sends in flight on one pool of 100
     connections that costs more than the rest of a send together, and throughput falls as
     concurrency rises. Here a request goes to the first pool with a free connection (so
-    sequential sends keep reusing one connection), each pool holds ``shard_size`` connections,
-    and together they hold ``limits.max_connections``; past that, requests queue in the least
-    busy pool. A pool is made when first needed, and all share one SSL context. A request
-    counts against its pool until its response is closed.
+    sequential sends keep reusing one connection); each pool holds ``shard_size`` connections
+    (the last one what is left), together exactly ``limits.max_connections`` (``None``: no
+    limit), and their keep-alive connections together at most
+    ``limits.max_keepalive_connections``. Past that, requests wait here, first come first
+    served, for whichever pool frees a connection first, up to the request's pool timeout
+    (``httpx.PoolTimeout``). A pool is made when first needed, and all share one SSL context.
+    A request counts against its pool until its response is closed.
     """
 
     def __init__(
         self, limits: httpx.Limits, *, ssl_context: ssl.SSLContext, shard_size: int = 4
     ) -> None:
-        total = limits.max_connections or 100
-        self._size = max(1, min(shard_size, total))
-        self._count = -(-total // self._size)
-        self._limits = httpx.Limits(
-            max_connections=self._size,
-            max_keepalive_connections=min(
-                self._size,
-                self._size
-                if limits.max_keepalive_connections is None
-                else limits.max_keepalive_connections,
-            ),
-            keepalive_expiry=limits.keepalive_expiry,
-        )
+        self._total = limits.max_connections
+        self._size = max(1, shard_size if self._total is None else min(shard_size, self._total))
+        self._keepalive = limits.max_keepalive_connections
+        self._expiry = limits.keepalive_expiry
         self._ssl = ssl_context
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over with no pool: the event loop that used the pools has ended (their
+        connections, locks and network backend were that loop's). Streams still open from
+        it free nothing here."""
         self.shards: list[httpx.AsyncHTTPTransport] = []
         """The pools made so far."""
         self._loads: list[int] = []
+        self._caps: list[int] = []
+        self._waiters: deque[_Waiter] = deque()
 
     def _pick(self) -> int:
-        loads, size = self._loads, self._size
+        """The first pool with a free connection, counted as taken; -1 when all are full."""
+        loads, caps = self._loads, self._caps
         for i, load in enumerate(loads):
-            if load < size:
+            if load < caps[i]:
+                loads[i] = load + 1
                 return i
-        if len(loads) < self._count:
-            self.shards.append(httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits))
-            loads.append(0)
-            return len(loads) - 1
-        return min(range(len(loads)), key=loads.__getitem__)
+        made = len(loads) * self._size
+        if self._total is not None and made >= self._total:
+            return -1
+        cap = self._size if self._total is None else min(self._size, self._total - made)
+        keepalive = cap if self._keepalive is None else max(0, min(cap, self._keepalive - made))
+        limits = httpx.Limits(
+            max_connections=cap, max_keepalive_connections=keepalive, keepalive_expiry=self._expiry
+        )
+        self.shards.append(httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits))
+        caps.append(cap)
+        loads.append(1)
+        return len(loads) - 1
+
+    async def _wait(self, request: httpx.Request) -> int:
+        """Wait for a pool to free a connection (handed over by ``_release``, in order)."""
+        waiter = _Waiter()
+        self._waiters.append(waiter)
+        timeout = request.extensions.get("timeout", {}).get("pool")
+        try:
+            with anyio.fail_after(timeout):
+                await waiter.event.wait()
+        except BaseException as exc:
+            if waiter.index < 0:
+                self._waiters.remove(waiter)
+            elif isinstance(exc, TimeoutError):
+                return waiter.index  # handed a connection as the time ran out: take it
+            else:
+                self._release(self._loads, waiter.index)  # cancelled: on to the next
+            if isinstance(exc, TimeoutError):
+                raise httpx.PoolTimeout(
+                    f"no connection free within {timeout:g}s", request=request
+                ) from None
+            raise
+        return waiter.index
+
+    def _release(self, loads: list[int], index: int) -> None:
+        if loads is not self._loads:
+            return  # a stream of the pools before reset()
+        waiters = self._waiters
+        if waiters:
+            waiter = waiters.popleft()
+            waiter.index = index  # the count passes on to the waiter
+            waiter.event.set()
+        else:
+            loads[index] -= 1
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         i = self._pick()
+        if i < 0:
+            i = await self._wait(request)
         loads = self._loads
-        loads[i] += 1
         try:
             response = await self.shards[i].handle_async_request(request)
         except BaseException:
-            loads[i] -= 1
+            self._release(loads, i)
             raise
-        response.stream = _Counted(response.stream, loads, i)  # type: ignore[arg-type]
+        response.stream = _Counted(response.stream, self, loads, i)  # type: ignore[arg-type]
         return response
 
     async def aclose(self) -> None:
@@ -414,13 +499,25 @@ class PoolShards(httpx.AsyncBaseTransport):
             await shard.aclose()
 
 
+class _Waiter:
+    __slots__ = ("event", "index")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.index = -1
+        """The pool handed over, once one is."""
+
+
 class _Counted(httpx.AsyncByteStream):
     """A response stream that frees its pool's count once, when closed."""
 
-    __slots__ = ("_index", "_loads", "_open", "_stream")
+    __slots__ = ("_index", "_loads", "_open", "_owner", "_stream")
 
-    def __init__(self, stream: httpx.AsyncByteStream, loads: list[int], index: int) -> None:
+    def __init__(
+        self, stream: httpx.AsyncByteStream, owner: PoolShards, loads: list[int], index: int
+    ) -> None:
         self._stream = stream
+        self._owner = owner
         self._loads = loads
         self._index = index
         self._open = True
@@ -429,10 +526,12 @@ class _Counted(httpx.AsyncByteStream):
         return self._stream.__aiter__()
 
     async def aclose(self) -> None:
-        if self._open:
-            self._open = False
-            self._loads[self._index] -= 1
-        await self._stream.aclose()
+        try:
+            await self._stream.aclose()  # the connection goes back to its pool first
+        finally:
+            if self._open:
+                self._open = False
+                self._owner._release(self._loads, self._index)
 
 
 class NoCookies(httpx.Cookies):
@@ -444,10 +543,13 @@ class NoCookies(httpx.Cookies):
 
 def drop_pool(http: httpx.AsyncClient) -> None:
     """Forget the pooled connections of an event loop that has ended (closing them properly
-    needs that loop), so the next request connects afresh on the current one."""
+    needs that loop), so the next request connects afresh on the current one. A pool also
+    forgets the async library it found in use (httpcore keeps it: after ``trio.run`` a pool
+    would call trio from asyncio forever)."""
     transports = [http._transport, *http._mounts.values()]
     if isinstance(http._transport, PoolShards):
         transports += http._transport.shards
+        http._transport.reset()
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         connections = getattr(pool, "_connections", None)
@@ -455,14 +557,26 @@ def drop_pool(http: httpx.AsyncClient) -> None:
             for connection in connections:
                 _close_socket(connection)
             connections.clear()
+        requests = getattr(pool, "_requests", None)
+        if isinstance(requests, list):
+            requests.clear()  # waiters of the ended loop, which nothing will wake
+        backend = getattr(pool, "_network_backend", None)
+        if type(backend) is _AutoBackend:
+            pool._network_backend = _AutoBackend()  # type: ignore[union-attr]
 
 
 def _close_socket(connection: Any) -> None:
-    # What the ended loop would have run to close the socket (asyncio's transport, under
-    # anyio's stream, under httpcore's): best effort, these are other libraries' internals.
+    # What the ended loop would have run to close the socket: best effort, these are other
+    # libraries' internals. asyncio: the transport under anyio's stream, under httpcore's;
+    # trio: the socket under trio's stream.
     try:
         stream = connection._connection._network_stream._stream
         stream = getattr(stream, "transport_stream", stream)
-        stream._transport._call_connection_lost(None)
+        transport = getattr(stream, "_transport", None)
+        if transport is not None:
+            transport._call_connection_lost(None)
+        else:
+            # trio's socket.close() needs a running trio: close the stdlib socket under it.
+            getattr(stream.socket, "_sock", stream.socket).close()
     except Exception:
         pass

@@ -309,8 +309,8 @@ def test_concurrent_sends_spread_over_pools_of_at_most_shard_size() -> None:
     assert after == [0, 0, 0, 0, 0]
 
 
-def test_past_every_pools_capacity_requests_queue_in_the_least_busy_pool() -> None:
-    async def main() -> tuple[int, list[int]]:
+def test_past_every_pools_capacity_requests_wait_in_order_for_a_freed_connection() -> None:
+    async def main() -> tuple[int, list[int], int]:
         gate = asyncio.Event()
         async with _CountingServer(gate) as server:
             client = AsyncQlara(api_key="k", base_url=server.url, rate_limit=None)
@@ -321,16 +321,17 @@ def test_past_every_pools_capacity_requests_queue_in_the_least_busy_pool() -> No
                 shards = _shards(client)
                 sends = [asyncio.ensure_future(client.send(MESSAGE)) for _ in range(11)]
                 await server.wait_for(8)
-                while sum(shards._loads) < 11:  # noqa: ASYNC110 (no event to wait on in httpx)
+                while len(shards._waiters) < 3:  # noqa: ASYNC110 (no event to wait on)
                     await asyncio.sleep(0)
                 during = list(shards._loads)
                 gate.set()
                 await asyncio.gather(*sends)
-                return server.connections, during
+                return server.connections, during, len(shards._waiters)
 
-    connections, during = asyncio.run(main())
+    connections, during, waiting = asyncio.run(main())
     assert connections == 8  # never more than the client's max_connections
-    assert sorted(during) == [5, 6]  # 4 + 4 in flight, 3 queued where fewest were
+    assert during == [4, 4]  # 4 + 4 in flight, 3 waiting here, not inside one pool
+    assert waiting == 0
 
 
 def test_a_failed_or_cancelled_request_frees_its_count() -> None:

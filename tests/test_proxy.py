@@ -1,0 +1,79 @@
+"""The environment's proxy for a URL (``qlara_async._proxy``), by httpx's rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from qlara_async import ValidationError
+from qlara_async._proxy import EnvironmentProxies
+
+HTTP = "http://proxy.local:3128"
+ALL = "http://all.local:8080"
+
+
+def _for(no_proxy: str, url: tuple[str, str, int | None], **proxies: str) -> str | None:
+    found = {"http": HTTP, "https": HTTP, **proxies, "no": no_proxy}
+    return EnvironmentProxies({k: v for k, v in found.items() if v}).for_url(*url)
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "url", "bypassed"),
+    [
+        ("example.com", ("https", "example.com", None), True),
+        ("example.com", ("https", "api.example.com", None), True),
+        ("example.com", ("https", "badexample.com", None), False),
+        (".example.com", ("https", "example.com", None), False),
+        (".example.com", ("https", "api.example.com", None), True),
+        ("*.example.com", ("https", "example.com", None), False),
+        ("*.example.com", ("https", "api.example.com", None), True),
+        ("EXAMPLE.com", ("https", "Api.Example.COM", None), True),
+        ("example.com:8443", ("https", "example.com", 8443), True),
+        ("example.com:8443", ("https", "example.com", None), False),
+        ("example.com:443", ("https", "example.com", None), True),  # the default port
+        ("10.1.2.3", ("http", "10.1.2.3", 80), True),
+        ("10.1.2.3:9000", ("http", "10.1.2.3", 9000), True),
+        ("10.1.2.3:9000", ("http", "10.1.2.3", 9001), False),
+        ("10.0.0.0/8", ("http", "10.200.0.1", None), True),
+        ("10.0.0.0/8", ("http", "11.0.0.1", None), False),
+        ("::1", ("http", "::1", None), True),
+        ("[::1]:8080", ("http", "::1", 8080), True),
+        ("[::1]:8080", ("http", "::1", 8081), False),
+        ("localhost", ("http", "localhost", 5000), True),
+        ("http://example.com", ("http", "example.com", None), True),
+        ("http://example.com", ("https", "example.com", None), False),
+        ("all://example.com", ("https", "example.com", None), True),
+        ("other.com, example.com ", ("https", "example.com", None), True),
+        ("", ("https", "example.com", None), False),
+        ("*", ("https", "anything.test", None), True),
+        ("a.com,*", ("https", "anything.test", None), True),
+    ],
+)
+def test_no_proxy_entries_match_as_httpx_and_curl_read_them(
+    no_proxy: str, url: tuple[str, str, int | None], bypassed: bool
+) -> None:
+    assert _for(no_proxy, url) == (None if bypassed else HTTP)
+
+
+def test_all_proxy_serves_a_scheme_without_its_own() -> None:
+    proxies = EnvironmentProxies({"https": "https://tls.local:443", "all": "all.local:8080"})
+    assert proxies.for_url("https", "api.test", None) == "https://tls.local:443"
+    assert proxies.for_url("http", "api.test", None) == ALL  # host:port means http://
+    assert EnvironmentProxies({}).for_url("https", "api.test", None) is None
+
+
+def test_a_socks_proxy_is_named_without_its_credentials() -> None:
+    with pytest.raises(ValidationError) as info:
+        EnvironmentProxies({"all": "socks5://user:s3cret@socks.local:1080"})
+    assert info.value.field == "ALL_PROXY"
+    assert "socks5://" in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_the_environment_is_read_as_urllib_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "http://all.local:8080")
+    monkeypatch.setenv("no_proxy", "internal.test:8443")
+    proxies = EnvironmentProxies()
+    assert proxies.for_url("https", "api.test", None) == ALL
+    assert proxies.for_url("https", "internal.test", 8443) is None
+    assert proxies.for_url("https", "internal.test", None) == ALL
