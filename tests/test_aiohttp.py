@@ -12,7 +12,6 @@ import asyncio
 import socket
 import struct
 import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -33,6 +32,8 @@ from qlara_async import (
 )
 from qlara_async.testing import Simulator, run_in_thread
 
+from ._loopback import LoopbackServer, read_requests
+
 pytestmark = pytest.mark.anyio
 
 MESSAGE = SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
@@ -49,70 +50,31 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class _Server:
+class _Server(LoopbackServer):
     """A loopback HTTP/1.1 server; each request gets ``answer`` (raw bytes, or a behaviour
     name). It keeps connections alive and counts connections and requests."""
 
     def __init__(self, answer: bytes | str) -> None:
         self.answer = answer
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.connections = 0
         self.requests = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=256)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/api"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
+    def handle(self, conn: socket.socket) -> None:
+        for _ in read_requests(conn):
+            self.requests += 1
+            if self.answer == "reset":
+                # RST instead of FIN: the client reads ECONNRESET.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while not self.stop.is_set():
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(data) < length:
-                    data += conn.recv(65536)
-                data = data[length:]
-                self.requests += 1
-                if self.answer == "reset":
-                    # RST instead of FIN: the client reads ECONNRESET.
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return
-                if self.answer == "hang up":
-                    return
-                if self.answer == "hang":
-                    self.stop.wait()
-                    return
-                assert isinstance(self.answer, bytes)
-                conn.sendall(self.answer)
-                if b"Connection: close" in self.answer:
-                    return
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
+            if self.answer == "hang up":
+                return
+            if self.answer == "hang":
+                self.stop.wait()
+                return
+            assert isinstance(self.answer, bytes)
+            conn.sendall(self.answer)
+            if b"Connection: close" in self.answer or self.stop.is_set():
+                return
 
 
 @pytest.fixture

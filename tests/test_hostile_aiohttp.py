@@ -32,6 +32,8 @@ from qlara_async import (
     SmsMessage,
 )
 
+from ._loopback import LoopbackServer, read_requests
+
 KEY = "sk-live-HOSTILE/aiohttp+42"
 MESSAGE = SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
 OK = (
@@ -54,67 +56,22 @@ def _resp(status: bytes = b"200 OK", body: bytes = OK, extra: bytes = b"") -> by
     )
 
 
-class _Server:
+class _Server(LoopbackServer):
     """Loopback HTTP/1.1 server (keep-alive); ``handler(conn, n, head, body)`` answers request
     number ``n``; returning ``"close"`` closes the connection."""
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.connections = 0
         self.requests: list[tuple[bytes, bytes]] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
+    def handle(self, conn: socket.socket) -> None:
+        for head, body in read_requests(conn):
+            with self.lock:
+                self.requests.append((head, body))
+                n = len(self.requests)
+            if self.handler(conn, n, head, body) == "close":
                 return
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        data = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        conn.close()
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(data) < length:
-                    data += conn.recv(65536)
-                body, data = data[:length], data[length:]
-                with self._lock:
-                    self.requests.append((head, body))
-                    n = len(self.requests)
-                if self.handler(conn, n, head, body) == "close":
-                    conn.close()
-                    return
-        except OSError:
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from qlara_async import (
 )
 from qlara_async._httpx import PoolShards, _ssl_context
 
+from ._loopback import LoopbackServer, read_requests
+
 MESSAGE = SmsMessage(destination="+393201234567", sender="MyBrand", body="Ciao")
 OK = b'{"messageId":"m","results":{"sms":{"accepted":true}}}'
 BACKENDS = pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
@@ -42,87 +44,37 @@ def _ok() -> bytes:
     )
 
 
-class _Server:
-    """A keep-alive HTTP/1.1 server on loopback, one thread per connection. A request whose
-    path holds a name in ``gates`` is answered once that gate is set; ``seen`` counts
-    requests (and ``held`` those waiting at a gate); ``connections`` counts connections,
-    ``most_open`` the most open at once."""
+class _Server(LoopbackServer):
+    """A keep-alive HTTP/1.1 server on loopback. A request whose path holds a name in
+    ``gates`` is answered once that gate is set; ``requests`` lists the requests' heads,
+    ``held`` counts those waiting at a gate."""
 
     def __init__(self) -> None:
         self.gates: dict[str, threading.Event] = {}
-        self.connections = 0
-        self.open = 0
-        self.most_open = 0
         self.held = 0
         self.requests: list[bytes] = []
-        self._lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
+        super().__init__(backlog=128)
 
     def gate(self, name: str) -> threading.Event:
         return self.gates.setdefault(name, threading.Event())
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self.open += 1
-                self.most_open = max(self.most_open, self.open)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        data = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(data) < length:
-                    data += conn.recv(65536)
-                data = data[length:]
-                target = head.split(b" ")[1].decode()
-                gate = next((g for name, g in self.gates.items() if name in target), None)
-                with self._lock:
-                    self.requests.append(head)
-                    self.held += gate is not None
-                if gate is not None:
-                    gate.wait(30)
-                    with self._lock:
-                        self.held -= 1
-                conn.sendall(_ok())
-        except OSError:
-            pass
-        finally:
-            with self._lock:
-                self.open -= 1
-            conn.close()
+    def handle(self, conn: socket.socket) -> None:
+        for head, _ in read_requests(conn):
+            target = head.split(b" ")[1].decode()
+            gate = next((g for name, g in self.gates.items() if name in target), None)
+            with self.lock:
+                self.requests.append(head)
+                self.held += gate is not None
+            if gate is not None:
+                gate.wait(30)
+                with self.lock:
+                    self.held -= 1
+            conn.sendall(_ok())
 
     def close(self) -> None:
         for gate in self.gates.values():
             gate.set()
-        self.sock.close()
+        super().close()
 
 
 @pytest.fixture
