@@ -58,6 +58,10 @@ _CHUNK = 65536
 _HEAD_LIMIT = 16384
 
 
+_Route = tuple[URL | None, dict[str, str] | None, str | None]
+"""A proxy, the headers of its CONNECT, and a ``Proxy-Authorization`` for the request."""
+
+
 class _Masked(str):
     """The credential as a header value: a traceback printed with its locals (aiohttp's
     frames hold the merged headers) shows it masked."""
@@ -165,25 +169,29 @@ class AiohttpWire:
         # Read once, when the client is made (as httpx reads them): a proxy it cannot use
         # is refused here, before anything is sent.
         self._environment = EnvironmentProxies()
-        self._proxies: dict[
-            tuple[str, str | None, int | None], tuple[URL | None, aiohttp.BasicAuth | None]
-        ] = {}
+        self._proxies: dict[tuple[str, str | None, int | None], _Route] = {}
 
-    def _proxy(self, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-        """The proxy ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` name for ``url``'s origin,
-        by httpx's rules (``_proxy``), the environment read once, each origin looked up once."""
+    def _proxy(self, url: URL) -> _Route:
+        """The proxy for ``url``'s origin (``_proxy``: the environment as read when the client
+        was made, the same choice as the httpx backend's), looked up once per origin: its URL,
+        and its credentials as the headers of the CONNECT (an https target) or of the request
+        itself (http: aiohttp adds only ``proxy_auth`` there)."""
         origin = (url.scheme, url.host, url.explicit_port)
         found = self._proxies.get(origin)
         if found is None:
             proxy = self._environment.for_url(url.scheme, url.host or "", url.port)
-            if proxy is None:
-                found = (None, None)
-            else:
-                # Credentials go as proxy_auth (aiohttp would not take them from the URL).
-                parsed = URL(proxy)
-                auth = aiohttp.BasicAuth.from_url(parsed) if parsed.user else None
-                found = (parsed.with_user(None), auth)
-            self._proxies[origin] = found
+            found = (None, None, None)
+            if proxy is not None:
+                # UTF-8 as httpx sends them (aiohttp's proxy_auth is Latin-1, skips an empty
+                # user, and is deprecated), masked in any repr.
+                value = proxy.authorization()
+                masked = None if value is None else _Masked(value)
+                if masked is not None and url.scheme == "https":
+                    found = (URL(proxy.url), {"Proxy-Authorization": masked}, None)
+                else:
+                    found = (URL(proxy.url), None, masked)
+            if len(self._proxies) < 256:
+                self._proxies[origin] = found
         return found
 
     @property
@@ -310,7 +318,9 @@ class AiohttpWire:
             if timeout is self._default_timeout
             else _client_timeout(timeout, deadline)
         )
-        proxy, proxy_auth = self._proxy(target)  # a proxy it cannot use: named, nothing sent
+        proxy, proxy_headers, proxy_authorization = self._proxy(target)
+        if proxy_authorization is not None:
+            headers = [*(headers or ()), ("Proxy-Authorization", proxy_authorization)]
         slots = self._slots
         try:
             if timeout.pool is None or not slots.locked():
@@ -339,7 +349,7 @@ class AiohttpWire:
                 allow_redirects=False,
                 timeout=client_timeout,
                 proxy=proxy,
-                proxy_auth=proxy_auth,
+                proxy_headers=proxy_headers,
             ) as response:
                 status = response.status
                 ok = 200 <= status < 300

@@ -40,8 +40,10 @@ from ._constants import (
     NotGiven,
 )
 from ._exceptions import ValidationError
-from ._httpx import HeaderAuth, own_client
+from ._httpx import HeaderAuth
 from ._limiter import Limiter, build_limiter
+from ._pool import own_client
+from ._proxy import EnvironmentProxies
 from ._resource import Requester
 from ._response import RawResponse
 from ._transport import (
@@ -230,7 +232,7 @@ class AsyncQlara:
                 ),
                 self.timeout,
                 # The aiohttp backend's client only builds requests: proxies are the wire's.
-                trust_env=http_backend != "aiohttp",
+                proxies=None if http_backend == "aiohttp" else EnvironmentProxies(socks=True),
             )
         self._http = http_client
         self._static_headers = {

@@ -1,39 +1,91 @@
-"""The proxy the environment names for a URL, by httpx's rules (the aiohttp backend's).
+"""The proxy the environment names for a URL: one reading for both backends.
 
 httpx reads ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` itself when it makes
-a client; aiohttp's own reading (``trust_env``) skips ``ALL_PROXY``, ignores a port in
-``NO_PROXY``, and costs two worker-thread hops per request. So the aiohttp backend asks this
-module, once per origin, and both backends send through the same proxy.
+a client, and aiohttp (``trust_env``) its own way; they disagree (aiohttp skips ``ALL_PROXY``
+and ports in ``NO_PROXY``; httpx raises on a bracketed IPv6 ``NO_PROXY`` entry, matches no
+``*.domain`` and no network) and each costs something per request. So the library's own
+clients read the environment here, once, when the client is made, and both backends send
+through the same proxy (a given ``http_client`` keeps httpx's reading).
 
-``NO_PROXY`` entries, as httpx and curl read them: ``*`` (no proxy at all), a domain
-(``example.com``: it and its subdomains; ``.example.com`` or ``*.example.com``: subdomains
-only), an IP address, an IP network (``10.0.0.0/8``), ``localhost``, each with an optional
-``:port``, or a URL (``http://example.com``) that also names the scheme.
+``NO_PROXY`` entries, as curl reads them: ``*`` (no proxy at all), a domain (``example.com``:
+it and its subdomains; ``.example.com`` or ``*.example.com``: subdomains only), an IP address,
+an IP network (``10.0.0.0/8``), ``localhost``, each with an optional ``:port`` (a URL without
+one has its scheme's default port), or a URL (``http://example.com``) that also names the
+scheme.
+
+A proxy URL that cannot be used (it does not parse, has no host, a scheme the backend cannot
+send through) is a ``ValidationError`` naming the variable; the message never holds the URL,
+whose password a parser may read as a port.
 """
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import ipaddress
 import urllib.request
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
+
+import httpx
 
 from ._exceptions import ValidationError
 
-__all__ = ["EnvironmentProxies"]
+__all__ = ["EnvironmentProxies", "Proxy"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ADDRESS = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network
+_SOCKS = ("socks5", "socks5h")
+
+
+class Proxy:
+    """One proxy: its URL without credentials, and the credentials (percent-decoded)."""
+
+    __slots__ = ("_password", "url", "username", "variable")
+
+    def __init__(self, url: str, username: str | None, password: str | None, variable: str):
+        self.url = url
+        """``scheme://host[:port]``, no credentials."""
+        self.username = username
+        self._password = password
+        self.variable = variable
+        """The environment variable that named it."""
+
+    @property
+    def password(self) -> str | None:
+        return self._password
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """``(username, password)`` if the URL had any (an empty user with a token too)."""
+        if self.username is None and self._password is None:
+            return None
+        return self.username or "", self._password or ""
+
+    def authorization(self) -> str | None:
+        """The ``Proxy-Authorization`` value, UTF-8 as httpx sends it."""
+        credentials = self.credentials
+        if credentials is None:
+            return None
+        token = base64.b64encode(":".join(credentials).encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def __repr__(self) -> str:
+        shown = "" if self.credentials is None else "<credentials>@"
+        scheme, _, rest = self.url.partition("://")
+        return f"Proxy({scheme}://{shown}{rest})"
 
 
 class EnvironmentProxies:
     """The proxies of the environment as read once (``proxies``: ``urllib``'s
-    ``getproxies()`` by default, as httpx reads them). ``for_url`` names one URL's."""
+    ``getproxies()`` by default, as httpx reads them). ``for_url`` names one URL's.
+    ``socks``: the backend can send through a SOCKS proxy (httpx with its socks extra)."""
 
-    def __init__(self, proxies: Mapping[str, str] | None = None) -> None:
+    def __init__(self, proxies: Mapping[str, str] | None = None, *, socks: bool = False) -> None:
         found = urllib.request.getproxies() if proxies is None else proxies
         self._proxies = {
-            scheme: _checked(scheme, value)
+            scheme: _parse(f"{scheme.upper()}_PROXY", value, socks=socks)
             for scheme in ("http", "https", "all")
             if (value := found.get(scheme))
         }
@@ -41,10 +93,14 @@ class EnvironmentProxies:
         self._bypass_all = "*" in entries
         self._no_proxy = [_NoProxy(entry) for entry in entries if entry and entry != "*"]
 
-    def for_url(self, scheme: str, host: str, port: int | None) -> str | None:
-        """The proxy URL (with any ``user:password@``) for a request to this origin, or
-        ``None`` to connect directly."""
-        if self._bypass_all or not self._proxies:
+    @property
+    def empty(self) -> bool:
+        """No request goes through a proxy."""
+        return self._bypass_all or not self._proxies
+
+    def for_url(self, scheme: str, host: str, port: int | None) -> Proxy | None:
+        """The proxy for a request to this origin, or ``None`` to connect directly."""
+        if self.empty:
             return None
         scheme = scheme.lower()
         host = host.lower().strip("[]").rstrip(".")
@@ -55,20 +111,50 @@ class EnvironmentProxies:
         return self._proxies.get(scheme) or self._proxies.get("all")
 
 
-def _checked(scheme: str, value: str) -> str:
-    """``value`` as a proxy URL (``host:port`` means ``http://host:port``, as in httpx); a
-    proxy aiohttp cannot use (SOCKS) is named, with no credential in the message."""
+def _parse(variable: str, value: str, *, socks: bool) -> Proxy:
+    """``value`` as a proxy (``host:port`` means ``http://host:port``, as in httpx)."""
     url = value if "://" in value else f"http://{value}"
     kind = url.split("://", 1)[0].lower()
-    if kind not in ("http", "https"):
-        variable = f"{scheme.upper()}_PROXY"
+    if kind in _SOCKS and socks and importlib.util.find_spec("socksio") is None:
         raise ValidationError(
-            f"{variable} names a {kind}:// proxy; http_backend='aiohttp' sends through http://"
-            " and https:// proxies only (the default http_backend='httpx' takes SOCKS with"
-            " httpx's socks extra)",
+            f"{variable} names a SOCKS proxy, which needs httpx's socks extra"
+            " (pip install 'httpx[socks]')",
             field=variable,
         )
-    return url
+    if kind not in ("http", "https") and not (socks and kind in _SOCKS):
+        usable = "http://, https:// and socks5:// " if socks else "http:// and https://"
+        backend = "" if socks else " (the default http_backend='httpx' takes SOCKS)"
+        raise ValidationError(
+            f"{variable} names a {kind[:10]}:// proxy; this backend sends through {usable}"
+            f" proxies only{backend}",
+            field=variable,
+        )
+    proxy = _split(url, kind, variable)
+    if proxy is None:  # raised here, outside the parser's exception: nothing chains to it
+        raise ValidationError(
+            f"{variable} is not a usable proxy URL (scheme://[user:password@]host[:port];"
+            " percent-encode any of : / ? # @ in the user name or password)",
+            field=variable,
+        )
+    return proxy
+
+
+def _split(url: str, kind: str, variable: str) -> Proxy | None:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+        if not host or parts.query or parts.fragment or parts.path not in ("", "/"):
+            return None
+        netloc = f"[{host}]" if ":" in host else host
+        if port is not None:
+            netloc += f":{port}"
+        bare = f"{kind}://{netloc}"
+        httpx.URL(bare)  # what httpx refuses, refused here
+    except (ValueError, httpx.InvalidURL):
+        return None
+    username = None if parts.username is None else unquote(parts.username)
+    password = None if parts.password is None else unquote(parts.password)
+    return Proxy(bare, username, password, variable)
 
 
 class _NoProxy:

@@ -69,8 +69,9 @@ from ._exceptions import (
     APIResponseValidationError,
     ValidationError,
 )
-from ._httpx import RequestBuilder, drop_pool, exchange
+from ._httpx import RequestBuilder, exchange
 from ._limiter import CooldownTooLong, Limiter
+from ._pool import drop_pool
 from ._redaction import mask_secret_paths, register_redactor
 from ._retry import backoff_delay, is_retryable_status, parse_retry_after
 

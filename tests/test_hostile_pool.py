@@ -26,7 +26,7 @@ from qlara_async import (
     SmsMessage,
     ValidationError,
 )
-from qlara_async._httpx import PoolShards, _ssl_context
+from qlara_async._pool import PoolShards, _ssl_context
 
 from ._loopback import LoopbackServer, read_requests
 
