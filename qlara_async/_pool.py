@@ -288,7 +288,7 @@ def drop_pool(http: httpx.AsyncClient) -> None:
     would call trio from asyncio forever)."""
     transports = [http._transport, *http._mounts.values()]
     if isinstance(http._transport, PoolShards):
-        transports += http._transport.shards
+        transports += [*http._transport.shards, *http._transport.proxied.values()]
         http._transport.reset()
     for transport in transports:
         pool = getattr(transport, "_pool", None)
@@ -310,8 +310,14 @@ def _close_socket(connection: Any) -> None:
     # libraries' internals. asyncio: the transport under anyio's stream, under httpcore's;
     # trio: the socket under trio's stream.
     try:
-        stream = connection._connection._network_stream._stream
-        stream = getattr(stream, "transport_stream", stream)
+        node = connection
+        for _ in range(4):  # a proxy's connection wraps the one that holds the stream
+            if hasattr(node, "_network_stream"):
+                break
+            node = node._connection
+        stream = node._network_stream._stream
+        while hasattr(stream, "transport_stream"):  # TLS, maybe inside a proxy's TLS
+            stream = stream.transport_stream
         transport = getattr(stream, "_transport", None)
         if transport is not None:
             _close_transport(transport)

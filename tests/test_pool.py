@@ -7,6 +7,7 @@ context serves every own client. (Hostile cases: ``test_hostile_pool*.py``.)
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -180,3 +181,55 @@ def test_the_ssl_context_is_made_once_for_every_own_client() -> None:
     first = AsyncQlara(api_key="k", base_url="https://api.test/api")
     second = AsyncQlara(api_key="k", base_url="https://api.test/api")
     assert _shards(first)._ssl is _shards(second)._ssl
+
+
+def test_a_proxied_pool_starts_over_on_a_new_loop_and_closes_its_sockets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Requests the environment sends through a proxy use a pool of their own; moving from
+    trio to asyncio starts it over too, its trio socket closed (an unclosed one would warn,
+    and warnings are errors here)."""
+    import gc
+
+    import trio
+
+    from ._loopback import LoopbackServer, read_requests
+
+    class Proxy(LoopbackServer):
+        def __init__(self) -> None:
+            self.targets: list[bytes] = []
+            super().__init__()
+
+        def handle(self, conn: Any) -> None:
+            for head, _ in read_requests(conn):
+                self.targets.append(head.split(b" ")[1])
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(SEND_OK)).encode()
+                    + b"\r\n\r\n"
+                    + SEND_OK
+                )
+
+    proxy = Proxy()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    try:
+        client = AsyncQlara(api_key="k", base_url="http://localhost:81/api", rate_limit=None)
+        pools = client._http._transport
+        assert isinstance(pools, PoolShards)
+
+        async def send() -> None:
+            assert (await client.send(MESSAGE)).accepted
+
+        trio.run(send)
+        first = list(pools.proxied.values())
+        asyncio.run(send())
+        asyncio.run(client.aclose())
+        gc.collect()
+    finally:
+        proxy.close()
+    assert len(first) == 1 and first[0] not in pools.proxied.values()
+    assert proxy.targets == [b"http://localhost:81/api/message-server/sms/send"] * 2
+    assert pools.shards == []  # nothing went direct
