@@ -1,9 +1,8 @@
 """The one request path: auth, limiter, send, retry, decode, error mapping.
 
-Every call the library makes, from ``client.sms.send`` to a bulk job's millionth message, goes
-through ``Transport.request``. A JSON body (``content=``) is encoded once, before the first attempt, so
-every attempt sends the same bytes (and so the same ``messageId``); it reports what happened to
-the limiter and to the caller's ``RequestStats``.
+Every call the library makes goes through ``Transport.request``. A JSON body (``content=``) is
+encoded once, so every attempt sends the same bytes (and so the same ``messageId``); it reports
+what happened to the limiter and to the caller's ``RequestStats``.
 
 Ambiguous failures. A read timeout or a connection lost after the request was written leaves the
 request's fate unknown: the server may have processed it. Sends are retried anyway (with
@@ -13,11 +12,9 @@ request's fate unknown: the server may have processed it. Sends are retried anyw
 Calls that are not idempotent (``retry=False``) are retried only when the request surely did not
 reach the server (connection refused, pool timeout) or was refused with a 429.
 
-Every failure is a ``QlaraError``. The exchange (``_httpx.exchange``) is the one place that
-talks to httpx, and it turns whatever comes out of it (httpx's ``TransportError`` family, a
-``DecodingError`` from a lying ``Content-Encoding``, a ``RuntimeError`` from a client closed under
-a request or used from another event loop) into a response or an ``_Lost`` that says whether the
-request may have been processed. Beyond that:
+Every failure is a ``QlaraError``. Each backend's exchange (``_httpx``, ``_aiohttp``) turns
+whatever its library raises into a response or an ``_Lost`` that says whether the request may
+have been processed. Beyond that:
 
 * Redirects are never followed, whatever the ``http_client`` says: a 3xx is an ``APIStatusError``
   (following one would hand the credential header and the message to another host).
@@ -38,6 +35,7 @@ import asyncio
 import importlib
 import logging
 import random as _random
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -472,21 +470,24 @@ class Transport:
     def _bind(self, loop: object, where: Where) -> None:
         """Tie the client to the event loop that uses it. Its limiter, pool and cooldown are
         one loop's objects: a second loop running at the same time (another thread) would
-        hang on them, so it is refused; a loop that has ended hands the client on."""
-        if self._loop is not None and _loop_alive(self._loop):
-            raise APIConnectionError(
-                f"{where}: this client is in use on another event loop (thread); make one"
-                " AsyncQlara per event loop",
-                method=where.method,
-                url=where.url,
-            )
-        if self._loop is not None and self.wire is None:
-            # The pooled connections belong to the loop that ended: writing on one would
-            # send the request and then fail reading it (ambiguous, and re-sent).
-            drop_pool(self.http)
-        self._loop = loop
+        hang on them, so it is refused (two threads' first requests at once too: one binds
+        under the lock, the other finds it bound); a loop that has ended hands the client on."""
+        with _BINDING:
+            if self._loop is not None and _loop_alive(self._loop):
+                raise APIConnectionError(
+                    f"{where}: this client is in use on another event loop (thread); make one"
+                    " AsyncQlara per event loop",
+                    method=where.method,
+                    url=where.url,
+                )
+            if self._loop is not None and self.wire is None:
+                # The pooled connections belong to the loop that ended: writing on one would
+                # send the request and then fail reading it (ambiguous, and re-sent).
+                drop_pool(self.http)
+            self._loop = loop
 
 
+_BINDING = threading.Lock()
 _captured: ContextVar[list[httpx.Response] | None] = ContextVar("qlara_captured", default=None)
 """While ``capture_responses()`` runs, every response received in this context is appended."""
 
