@@ -39,7 +39,7 @@ import aiohttp
 import anyio
 import httpx
 from aiohttp.payload import BytesPayload
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._body import undo_encodings
@@ -57,6 +57,17 @@ _CHUNK = 65536
 # lines) refused heads httpx accepts, failing answered requests as ambiguous.
 _HEAD_LIMIT = 16384
 
+
+async def _headers_sent(_: Any, context: Any, __: Any) -> None:
+    if context.trace_request_ctx is not None:
+        context.trace_request_ctx["sent"] = True
+
+
+_HEADERS_SENT = aiohttp.TraceConfig()
+"""Marks an attempt's ``trace_request_ctx`` once its request's headers left (a tunnel's
+CONNECT is not traced): before that, a failure is not sent."""
+_HEADERS_SENT.on_request_headers_sent.append(_headers_sent)
+_HEADERS_SENT.freeze()
 
 _Route = tuple[URL | None, dict[str, str] | None, str | None]
 """A proxy, the headers of its CONNECT, and a ``Proxy-Authorization`` for the request."""
@@ -170,6 +181,10 @@ class AiohttpWire:
         # is refused here, before anything is sent.
         self._environment = EnvironmentProxies()
         self._proxies: dict[tuple[str, str | None, int | None], _Route] = {}
+        # With a proxy, the headers go with each request, not as the session's defaults:
+        # aiohttp merges those into a tunnel's CONNECT too (the key, in clear, to the proxy).
+        self._tunnels = not self._environment.empty
+        self._sent_headers: CIMultiDict[str] = CIMultiDict()
 
     def _proxy(self, url: URL) -> _Route:
         """The proxy for ``url``'s origin (``_proxy``: the environment as read when the client
@@ -230,10 +245,14 @@ class AiohttpWire:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
         self._slots = asyncio.Semaphore(self._limit)  # one event loop's, as the session
         # The credential goes into the session's default headers, masked in any repr: no
-        # frame of ours holds a headers dict with it, as on the httpx path.
+        # frame of ours holds a headers dict with it, as on the httpx path. (With a proxy,
+        # into each request's: see _tunnels.)
+        ours = {**self._headers, name: _Masked(value)}
+        self._sent_headers = CIMultiDict(ours if self._tunnels else {})
         session = aiohttp.ClientSession(
             connector=connector,
-            headers={**self._headers, name: _Masked(value)},
+            headers=None if self._tunnels else ours,
+            trace_configs=[_HEADERS_SENT] if self._tunnels else None,
             # Proxies from the environment are looked up once per origin (_proxy), as httpx
             # reads them once per client: with trust_env aiohttp reads them, and ~/.netrc,
             # in a worker thread for every request (two thread hops per send: the backend's
@@ -249,6 +268,7 @@ class AiohttpWire:
             raise_for_status=False,
         )
         name = value = ""
+        ours.clear()
         self._session = session
         return session
 
@@ -319,8 +339,13 @@ class AiohttpWire:
             else _client_timeout(timeout, deadline)
         )
         proxy, proxy_headers, proxy_authorization = self._proxy(target)
-        if proxy_authorization is not None:
-            headers = [*(headers or ()), ("Proxy-Authorization", proxy_authorization)]
+        sent: dict[str, bool] | None = None
+        if self._tunnels:
+            merged = self._sent_headers.copy()
+            merged.update(headers or ())
+            if proxy_authorization is not None:
+                merged["Proxy-Authorization"] = proxy_authorization
+            headers, sent = merged, {"sent": False}  # (set by _HEADERS_SENT)
         slots = self._slots
         try:
             if timeout.pool is None or not slots.locked():
@@ -350,6 +375,7 @@ class AiohttpWire:
                 timeout=client_timeout,
                 proxy=proxy,
                 proxy_headers=proxy_headers,
+                trace_request_ctx=sent,
             ) as response:
                 status = response.status
                 ok = 200 <= status < 300
@@ -369,16 +395,22 @@ class AiohttpWire:
             raise AttemptLost(exc, sent=False, ambiguous=False, reason="ConnectError") from exc
         except aiohttp.InvalidURL as exc:
             raise AttemptLost(exc, sent=False, ambiguous=False, reason="InvalidURL") from exc
-        except asyncio.TimeoutError as exc:
-            # sock_read or the attempt's deadline: the request was on its way or written.
-            raise AttemptLost(
-                exc if str(exc) else TimeoutError(f"no complete response within {deadline:g}s"),
-                sent=True,
-                ambiguous=True,
-                reason="ReadTimeout",
-                timeout=True,
-            ) from exc
         except Exception as exc:
+            if sent is not None and not sent["sent"]:
+                # Before the request's headers left: a proxy that refused or hung up on the
+                # tunnel's CONNECT (ClientHttpProxyError, a disconnect), a timeout there.
+                raise AttemptLost(
+                    exc, sent=False, ambiguous=False, reason=type(exc).__name__
+                ) from exc
+            if isinstance(exc, asyncio.TimeoutError):
+                # sock_read or the attempt's deadline: the request was on its way or written.
+                raise AttemptLost(
+                    exc if str(exc) else TimeoutError(f"no complete response within {deadline:g}s"),
+                    sent=True,
+                    ambiguous=True,
+                    reason="ReadTimeout",
+                    timeout=True,
+                ) from exc
             # Reset, hung up, a malformed status line or headers (aiohttp's
             # ClientResponseError), a body cut short or malformed (ClientPayloadError), or a
             # session closed under the request: the server may have processed it.

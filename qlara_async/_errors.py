@@ -198,3 +198,13 @@ class AttemptLost(Exception):
         self.ambiguous = ambiguous
         self.reason = reason
         self.timeout = timeout or isinstance(cause, httpx.TimeoutException)
+
+    def forget(self) -> BaseException:
+        """The cause, for its name and message only: the frames and exceptions under this one
+        are dropped (they hold what was sent and received: the credential header, a proxy's
+        ``Proxy-Authorization``, an echoed key), since this exception becomes the
+        ``__context__`` of the error raised while handling it (``from None`` only hides it)."""
+        self.__traceback__ = self.__cause__ = self.__context__ = None
+        cause = self.cause
+        cause.__traceback__ = cause.__cause__ = cause.__context__ = None
+        return cause

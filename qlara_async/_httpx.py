@@ -29,7 +29,14 @@ __all__ = [
 ]
 
 # Failures where the request cannot have reached the server: safe to retry anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# (ProxyError: the proxy refused the tunnel, before anything went to the API.)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
 # Failures while writing: the server never saw a whole request, so it cannot have processed it.
 _PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
 
@@ -93,6 +100,8 @@ async def exchange(
     except httpx.TransportError as exc:
         sent = not isinstance(exc, _NOT_SENT)
         ambiguous = sent and not isinstance(exc, _PARTLY_SENT)
+        if attempt.traced and not attempt.started:
+            sent = ambiguous = False  # e.g. a proxy that hung up on the tunnel's CONNECT
         raise _Lost(exc, sent=sent, ambiguous=ambiguous, reason=type(exc).__name__) from exc
     except Exception as exc:
         # What httpx, httpcore or the loop raise outside the TransportError family: a
@@ -294,9 +303,11 @@ class _Attempt:
     """What httpcore reported of one attempt, through its ``trace`` extension (transports
     that are not httpcore's, e.g. ``httpx.MockTransport``, report nothing)."""
 
-    __slots__ = ("started", "traced", "written")
+    __slots__ = ("started", "traced", "tunnel", "written")
 
     def __init__(self) -> None:
+        self.tunnel = False
+        """The last request written was a proxy's CONNECT."""
         self.traced = False
         """The transport reports through ``trace``."""
         self.started = False
@@ -313,9 +324,11 @@ class _Attempt:
                 self.traced = True
                 if deadline is not None:
                     scope.deadline = anyio.current_time() + deadline
-            if not self.started and "send_request_headers" in event:
-                self.started = True
+            if not self.started and event.endswith("send_request_headers.started"):
+                # A tunnel's CONNECT goes first on the same trace: not the API's request.
+                self.tunnel = info["request"].method == b"CONNECT"
+                self.started = not self.tunnel
             elif event.endswith("send_request_body.complete"):
-                self.written = True
+                self.written = not self.tunnel
 
         return trace

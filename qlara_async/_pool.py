@@ -97,8 +97,10 @@ class PoolShards(httpx.AsyncBaseTransport):
         ssl_context: ssl.SSLContext,
         shard_size: int = 4,
         proxies: EnvironmentProxies | None = None,
+        proxy: httpx.Proxy | None = None,
     ) -> None:
         self._full = limits
+        self._proxy = proxy
         self._env = None if proxies is None or proxies.empty else proxies
         self._closed = False
         self._total = limits.max_connections
@@ -117,11 +119,11 @@ class PoolShards(httpx.AsyncBaseTransport):
         self._loads: list[int] = []
         self._caps: list[int] = []
         self._waiters: deque[_Waiter] = deque()
-        self._routes: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport | None] = {}
-        self.proxied: dict[str, httpx.AsyncHTTPTransport] = {}
-        """One pool per proxy used so far."""
+        self._routes: dict[tuple[str, str, int | None], PoolShards | None] = {}
+        self.proxied: dict[str, PoolShards] = {}
+        """One ``PoolShards`` per proxy used so far (its shards connect through the proxy)."""
 
-    def _route(self, url: httpx.URL) -> httpx.AsyncHTTPTransport | None:
+    def _route(self, url: httpx.URL) -> PoolShards | None:
         """The proxy's pool for ``url``'s origin, or ``None`` to connect directly."""
         assert self._env is not None
         origin = (url.scheme, url.host, url.port)
@@ -132,9 +134,10 @@ class PoolShards(httpx.AsyncBaseTransport):
         if proxy is not None:
             pool = self.proxied.get(proxy.url)
             if pool is None:
-                pool = self.proxied[proxy.url] = httpx.AsyncHTTPTransport(
-                    verify=self._ssl,
-                    limits=self._full,
+                pool = self.proxied[proxy.url] = PoolShards(
+                    self._full,
+                    ssl_context=self._ssl,
+                    shard_size=self._size,
                     proxy=httpx.Proxy(proxy.url, auth=proxy.credentials),
                 )
         if len(self._routes) < 256:
@@ -156,7 +159,9 @@ class PoolShards(httpx.AsyncBaseTransport):
         limits = httpx.Limits(
             max_connections=cap, max_keepalive_connections=keepalive, keepalive_expiry=self._expiry
         )
-        self.shards.append(httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits))
+        self.shards.append(
+            httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits, proxy=self._proxy)
+        )
         caps.append(cap)
         loads.append(1)
         return len(loads) - 1
@@ -229,8 +234,10 @@ class PoolShards(httpx.AsyncBaseTransport):
         for waiter in waiters:  # each wakes to find the pools closed
             waiter.index = -2
             waiter.event.set()
-        for shard in [*self.shards, *self.proxied.values()]:
+        for shard in self.shards:
             await shard.aclose()
+        for pools in self.proxied.values():
+            await pools.aclose()
 
 
 def _closed(request: httpx.Request) -> httpx.ConnectError:
@@ -286,10 +293,16 @@ def drop_pool(http: httpx.AsyncClient) -> None:
     needs that loop), so the next request connects afresh on the current one. A pool also
     forgets the async library it found in use (httpcore keeps it: after ``trio.run`` a pool
     would call trio from asyncio forever)."""
-    transports = [http._transport, *http._mounts.values()]
-    if isinstance(http._transport, PoolShards):
-        transports += [*http._transport.shards, *http._transport.proxied.values()]
-        http._transport.reset()
+    transports: list[Any] = [*http._mounts.values()]
+    pending = [http._transport]
+    while pending:  # PoolShards, and the PoolShards of its proxies, start over
+        transport = pending.pop()
+        if isinstance(transport, PoolShards):
+            transports += transport.shards
+            pending += transport.proxied.values()
+            transport.reset()
+        else:
+            transports.append(transport)
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         connections = getattr(pool, "_connections", None)

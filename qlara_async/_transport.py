@@ -327,7 +327,7 @@ class Transport:
                     # the server sent (a header line echoing the key), which a traceback
                     # printed with its locals would show. The message names the cause.
                     raise connection_error(
-                        lost.cause,
+                        lost.forget(),
                         where,
                         attempts=stats.attempts,
                         ambiguous=lost.ambiguous,

@@ -378,8 +378,9 @@ def _httpx_backend_choice(url: str) -> str | None:
     found = None if pools._env is None else pools._route(httpx.URL(url))
     if found is None:
         return None
-    proxy = found._pool._proxy_url  # type: ignore[attr-defined]
-    return f"{proxy.scheme.decode()}://{proxy.host.decode()}:{proxy.port}"
+    assert found._proxy is not None  # a proxy's PoolShards connects through it
+    proxy = found._proxy.url
+    return f"{proxy.scheme}://{proxy.host}:{proxy.port}"
 
 
 @pytest.mark.parametrize(
