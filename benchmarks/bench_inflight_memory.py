@@ -15,9 +15,11 @@ import asyncio
 import gc
 import tracemalloc
 
+import httpx
 from _common import machine
 
 from qlara_async import AsyncQlara, RetryPolicy, SmsMessage
+from qlara_async._pool import PoolShards, _ssl_context
 
 
 async def measure(backend: str, n: int) -> float:
@@ -51,7 +53,10 @@ async def measure(backend: str, n: int) -> float:
     if backend == "aiohttp":
         client._transport.reserve_connections(n)
     else:  # the default pool holds 100: give httpx room for every send too
-        client._http._transport._pool._max_connections = n  # type: ignore[attr-defined]
+        client._http._transport = PoolShards(
+            httpx.Limits(max_connections=n, max_keepalive_connections=n),
+            ssl_context=_ssl_context(),
+        )
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]

@@ -30,7 +30,7 @@ BENCHES: list[tuple[str, list[str], bool]] = [
     ("bench_inflight_memory.py", [], True),
     ("bench_bulk_memory.py", [], False),
     ("bench_limiter.py", ["--quick"], False),
-    ("bench_redis_limiter.py", [], False),
+    ("bench_redis_limiter.py", ["overhead", "--n", "3000"], False),
 ]
 
 
