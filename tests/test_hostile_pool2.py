@@ -286,49 +286,30 @@ def test_aiohttp_an_unparsable_proxy_url_is_a_qlara_error(
     assert "s3cr3t" not in str(info.value)
 
 
-@pytest.mark.filterwarnings("ignore:The 'proxy_auth' parameter is deprecated:DeprecationWarning")
-def test_aiohttp_a_proxy_password_outside_latin_1_authenticates_as_with_httpx(
-    clean_env: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    "credentials",
+    ["user:пароль", ":token"],
+    ids=["outside-latin-1", "password-only"],
+)
+def test_aiohttp_sends_the_proxy_credentials_httpx_sends(
+    clean_env: pytest.MonkeyPatch, credentials: str
 ) -> None:
-    """Severity: medium. ``HTTP_PROXY=http://user:пароль@proxy``: httpx sends
+    """Two findings, one check against httpx as the reference.
+
+    Severity: medium. ``HTTP_PROXY=http://user:пароль@proxy``: httpx sends
     ``Proxy-Authorization`` with the credentials in UTF-8 and the send goes through; the
-    aiohttp backend builds ``aiohttp.BasicAuth.from_url`` (Latin-1), whose encoding raises
-    ``UnicodeEncodeError`` in ``session.request``. ``exchange`` files that under "the server
-    may have processed it": every send fails as ``APIConnectionError(ambiguous=True)``
-    although nothing reached the proxy, so a caller that does not resend ambiguous sends
-    loses the message. The ``UnicodeEncodeError`` (``error.__context__.__cause__``) also
-    holds ``"user:пароль"``, which its ``repr`` shows.
+    aiohttp backend built ``aiohttp.BasicAuth.from_url`` (Latin-1), whose encoding raised
+    ``UnicodeEncodeError`` in ``session.request``, filed under "the server may have processed
+    it" although nothing reached the proxy (and its ``repr`` held ``"user:пароль"``).
 
-    Correct: the aiohttp backend authenticates as httpx does (UTF-8), and the proxy receives
-    the request with the same credentials."""
-    proxy = _Server()
-    clean_env.setenv("HTTP_PROXY", f"http://user:пароль@127.0.0.1:{proxy.port}")
-
-    async def main(backend: str) -> None:
-        async with _client(backend, "http://localhost:9/api") as client:
-            await client.send(MESSAGE)
-
-    try:
-        asyncio.run(main("httpx"))  # the reference
-        asyncio.run(main("aiohttp"))
-    finally:
-        proxy.close()
-    assert [_proxy_authorization(head) for head in proxy.requests] == ["user:пароль"] * 2
-
-
-@pytest.mark.filterwarnings("ignore:The 'proxy_auth' parameter is deprecated:DeprecationWarning")
-def test_aiohttp_a_password_only_proxy_credential_is_sent(
-    clean_env: pytest.MonkeyPatch,
-) -> None:
-    """Severity: low. ``HTTP_PROXY=http://:token@proxy`` (an empty user name, a token as the
+    Severity: low. ``HTTP_PROXY=http://:token@proxy`` (an empty user name, a token as the
     password, as several proxies take it): httpx sends ``Proxy-Authorization`` for ``:token``;
-    the aiohttp backend sends none, because ``AiohttpWire._proxy`` builds the ``BasicAuth``
-    only ``if parsed.user`` (and ``with_user(None)`` drops the password too), so the proxy
-    answers 407.
+    the aiohttp backend sent none (``BasicAuth`` only ``if parsed.user``), so the proxy
+    answered 407.
 
     Correct: the same ``Proxy-Authorization`` as httpx."""
     proxy = _Server()
-    clean_env.setenv("HTTP_PROXY", f"http://:token@127.0.0.1:{proxy.port}")
+    clean_env.setenv("HTTP_PROXY", f"http://{credentials}@127.0.0.1:{proxy.port}")
 
     async def main(backend: str) -> None:
         async with _client(backend, "http://localhost:9/api") as client:
@@ -339,7 +320,7 @@ def test_aiohttp_a_password_only_proxy_credential_is_sent(
         asyncio.run(main("aiohttp"))
     finally:
         proxy.close()
-    assert [_proxy_authorization(head) for head in proxy.requests] == [":token"] * 2
+    assert [_proxy_authorization(head) for head in proxy.requests] == [credentials] * 2
 
 
 def test_aiohttp_a_proxy_with_credentials_uses_no_deprecated_aiohttp_api(
