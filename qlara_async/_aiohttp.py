@@ -400,7 +400,11 @@ class AiohttpWire:
                 # Before the request's headers left: a proxy that refused or hung up on the
                 # tunnel's CONNECT (ClientHttpProxyError, a disconnect), a timeout there.
                 raise AttemptLost(
-                    exc, sent=False, ambiguous=False, reason=type(exc).__name__
+                    exc,
+                    sent=False,
+                    ambiguous=False,
+                    reason=type(exc).__name__,
+                    timeout=isinstance(exc, asyncio.TimeoutError),
                 ) from exc
             if isinstance(exc, asyncio.TimeoutError):
                 # sock_read or the attempt's deadline: the request was on its way or written.

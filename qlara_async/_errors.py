@@ -90,6 +90,14 @@ def _identity(text: str) -> str:
     return text
 
 
+def _shown_location(value: str) -> str:
+    """A redirect's target as a message may show it: no query, no credentials."""
+    try:
+        return str(httpx.URL(value).copy_with(query=None, userinfo=b""))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "a Location that is not a URL"
+
+
 def status_error(
     response: httpx.Response,
     body: Any,
@@ -103,7 +111,7 @@ def status_error(
     reason = response.reason_phrase or ""
     message = f"{status} {reason}".strip() + f" for {where}"
     if 300 <= status < 400:
-        location = httpx.URL(response.headers.get("location", "")).copy_with(query=None)
+        location = _shown_location(response.headers.get("location", ""))
         message += f": a redirect (to {location}), which the client does not follow"
     elif detail:
         message += f": {detail}"

@@ -125,7 +125,7 @@ def _parse(variable: str, value: str, *, socks: bool) -> Proxy:
         usable = "http://, https:// and socks5:// " if socks else "http:// and https://"
         backend = "" if socks else " (the default http_backend='httpx' takes SOCKS)"
         raise ValidationError(
-            f"{variable} names a {kind[:10]}:// proxy; this backend sends through {usable}"
+            f"{variable} names a {_scheme_shown(kind)} proxy; this backend sends through {usable}"
             f" proxies only{backend}",
             field=variable,
         )
@@ -137,6 +137,13 @@ def _parse(variable: str, value: str, *, socks: bool) -> Proxy:
             field=variable,
         )
     return proxy
+
+
+def _scheme_shown(kind: str) -> str:
+    # Only what looks like a scheme: text before "://" in a malformed value may be a password.
+    if kind.isascii() and kind.isalnum() and len(kind) <= 10:
+        return f"{kind}://"
+    return "malformed"
 
 
 def _split(url: str, kind: str, variable: str) -> Proxy | None:

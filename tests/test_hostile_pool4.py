@@ -149,3 +149,27 @@ def test_a_redirect_with_a_malformed_location_is_a_qlara_error(
     assert server.requests == 1
     assert isinstance(info.value, APIStatusError), repr(info.value)
     assert info.value.status_code == 302
+
+
+def test_a_redirects_location_is_shown_without_credentials_or_query() -> None:
+    """(With the fix above.) The message names where a redirect pointed, without the
+    ``user:password@`` or the query a Location may carry."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        location = "https://someone:hunter2pw@elsewhere.test/login?token=t0ken"
+        return httpx.Response(302, headers={"Location": location})
+
+    async def main() -> APIStatusError:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with AsyncQlara(
+            api_key="k", base_url="https://api.test/api", rate_limit=None, http_client=http
+        ) as client:
+            with pytest.raises(APIStatusError) as info:
+                await client.send(MESSAGE)
+        await http.aclose()
+        return info.value
+
+    error = asyncio.run(main())
+    assert error.status_code == 302
+    assert "https://elsewhere.test/login" in str(error)
+    assert "hunter2pw" not in str(error) and "t0ken" not in str(error)

@@ -90,6 +90,10 @@ def test_a_socks_proxy_is_named_without_its_credentials() -> None:
         EnvironmentProxies({"all": "socks5://user:s3cret@socks.local:1080"})
     assert info.value.field == "ALL_PROXY"
     assert "socks5://" in str(info.value) and "s3cret" not in str(info.value)
+    # Text before "://" that is no scheme (a password, in a malformed value) is not shown.
+    with pytest.raises(ValidationError) as info:
+        EnvironmentProxies({"all": "user:pw9@host://proxy.local"})
+    assert "pw9" not in str(info.value) and "malformed" in str(info.value)
     # httpx takes SOCKS with its socks extra, which this environment does not have.
     with pytest.raises(ValidationError, match=r"httpx\[socks\]") as info:
         EnvironmentProxies({"all": "socks5://user:s3cret@socks.local:1080"}, socks=True)
