@@ -494,12 +494,17 @@ def _abandon(session: aiohttp.ClientSession | None) -> None:
 
 
 def _client_timeout(timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
-    # The pool wait is outside (``_slots``): ``connect`` is the connection's own.
+    # The pool wait is outside (``_slots``): ``connect`` is the connection's own. A timeout
+    # no shorter than the whole attempt's deadline adds nothing but a timer per request (a
+    # read timer is set and cancelled for every response: a tenth of the loop's timer work).
+    def within(value: float | None) -> float | None:
+        return None if value is None or (deadline is not None and value >= deadline) else value
+
     return aiohttp.ClientTimeout(
         total=deadline,
-        connect=timeout.connect,
-        sock_connect=timeout.connect,
-        sock_read=timeout.read,
+        connect=within(timeout.connect),
+        sock_connect=within(timeout.connect),
+        sock_read=within(timeout.read),
     )
 
 

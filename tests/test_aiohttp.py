@@ -289,3 +289,23 @@ def test_missing_aiohttp_names_the_fast_extra(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delitem(sys.modules, "qlara_async._aiohttp")
     with pytest.raises(ValidationError, match=r"qlara-async\[fast\]"):
         AsyncQlara(api_key=KEY, http_backend="aiohttp")
+
+
+def test_only_timeouts_shorter_than_the_attempts_deadline_get_a_timer() -> None:
+    """A timeout no shorter than the whole attempt's deadline can never fire first: it is left
+    out (aiohttp would set and cancel a timer for it on every response)."""
+    import httpx
+
+    from qlara_async._aiohttp import _client_timeout
+
+    plain = _client_timeout(httpx.Timeout(30.0), 30.0)
+    assert (plain.total, plain.connect, plain.sock_connect, plain.sock_read) == (
+        30.0,
+        None,
+        None,
+        None,
+    )
+    short_read = _client_timeout(httpx.Timeout(10.0, read=2.0, connect=1.0), 10.0)
+    assert (short_read.total, short_read.connect, short_read.sock_read) == (10.0, 1.0, 2.0)
+    unbounded = _client_timeout(httpx.Timeout(None), None)
+    assert (unbounded.total, unbounded.sock_read) == (None, None)
