@@ -14,7 +14,6 @@ import socket
 import time
 import traceback
 import warnings
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -31,14 +30,6 @@ KEY = "KEYzz9-api-key-value"
 PASSWORD = "s3cr3t-proxy-pass"
 TOKEN = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
 BACKENDS = pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in (*PROXY_VARIABLES, "REQUEST_METHOD"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    yield monkeypatch
 
 
 class _Proxy(LoopbackServer):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,14 +23,6 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 KEY = "KEYzz9-api-key-value"
 PASSWORD = "s3cr3t-proxy-pass"
 BACKENDS = pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in (*PROXY_VARIABLES, "REQUEST_METHOD"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    yield monkeypatch
 
 
 def _keyed(backend: str, url: str, timeout: float | httpx.Timeout = 10.0) -> AsyncQlara:
