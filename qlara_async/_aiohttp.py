@@ -166,6 +166,7 @@ class AiohttpWire:
         deadline: float | None,
         max_response_size: int,
         max_connections: int,
+        proxies: EnvironmentProxies | None = None,
     ) -> None:
         self._headers = dict(headers)
         self._credential = credential
@@ -179,7 +180,7 @@ class AiohttpWire:
         self._urls: dict[str, URL] = {}
         # Read once, when the client is made (as httpx reads them): a proxy it cannot use
         # is refused here, before anything is sent.
-        self._environment = EnvironmentProxies()
+        self._environment = EnvironmentProxies() if proxies is None else proxies
         self._proxies: dict[tuple[str, str | None, int | None], _Route] = {}
         # With a proxy, the headers go with each request, not as the session's defaults:
         # aiohttp merges those into a tunnel's CONNECT too (the key, in clear, to the proxy).

@@ -223,7 +223,11 @@ class AsyncQlara:
         self.rate_limit = rate_limit if isinstance(rate_limit, RateLimit) else None
         self._limiter = build_limiter(rate_limit, clock=self.clock)
 
+        is_httpx = http_backend != "aiohttp"
         self._owns_http = http_client is None
+        # The environment's proxies, read once for either backend (a given http_client keeps
+        # its own), their passwords masked with the credentials below.
+        proxies = None if http_client is not None else EnvironmentProxies(socks=is_httpx)
         if http_client is None:
             http_client = own_client(
                 httpx.Limits(
@@ -232,7 +236,7 @@ class AsyncQlara:
                 ),
                 self.timeout,
                 # The aiohttp backend's client only builds requests: proxies are the wire's.
-                proxies=None if http_backend == "aiohttp" else EnvironmentProxies(socks=True),
+                proxies=proxies if is_httpx else None,
             )
         self._http = http_client
         self._static_headers = {
@@ -251,6 +255,7 @@ class AsyncQlara:
                 deadline=attempt_deadline(self.timeout),
                 max_response_size=max_response_size,
                 max_connections=DEFAULT_MAX_CONNECTIONS,
+                proxies=proxies,
             )
         self._transport = Transport(
             wire=wire,
@@ -269,9 +274,10 @@ class AsyncQlara:
         self._api = Requester(self._transport)
         # Every form a server may echo a credential in: as is, base64 (plain and URL-safe, with
         # and without padding) and percent-encoded. Longest first, so no form leaves a piece.
-        forms = {
-            form for secret in self._secrets for form in echo_forms(secret.get()) if len(form) >= 4
-        }
+        secrets = [secret.get() for secret in self._secrets]
+        secrets += proxies.secrets() if proxies is not None else []
+        forms = {form for secret in secrets for form in echo_forms(secret) if len(form) >= 4}
+        secrets.clear()
         self._masks = tuple(Secret(f) for f in sorted(forms, key=len, reverse=True))
         forms = set()
         register_redactor(self._redact)

@@ -93,6 +93,16 @@ class EnvironmentProxies:
         self._bypass_all = "*" in entries
         self._no_proxy = [_NoProxy(entry) for entry in entries if entry and entry != "*"]
 
+    def secrets(self) -> list[str]:
+        """The proxies' passwords, alone and as ``user:password`` (for the redactor: a proxy
+        may echo them in an answer that reaches an error message or a log)."""
+        found = []
+        for proxy in self._proxies.values():
+            credentials = proxy.credentials
+            if credentials is not None and credentials[1]:
+                found += [credentials[1], ":".join(credentials)]
+        return found
+
     @property
     def empty(self) -> bool:
         """No request goes through a proxy."""

@@ -164,3 +164,48 @@ def test_a_redirects_location_is_shown_without_credentials_or_query() -> None:
     assert error.status_code == 302
     assert "https://elsewhere.test/login" in str(error)
     assert "hunter2pw" not in str(error) and "t0ken" not in str(error)
+
+
+@BACKENDS
+def test_a_proxy_echoing_its_password_is_masked_like_the_api_key(
+    clean_env: pytest.MonkeyPatch, backend: str
+) -> None:
+    """(Noticed in the closing review, fixed.) A proxy that answers with its own password, as
+    is or base64-encoded with the user name, reaches the error's message and body: the
+    redactor masked only the API key and password, not the proxy's."""
+    import base64
+    import json
+
+    token = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
+    body = json.dumps({"message": f"bad credentials {PASSWORD} ({token})"}).encode()
+
+    class Echo(LoopbackServer):
+        def handle(self, conn: socket.socket) -> None:
+            for _ in read_requests(conn):
+                conn.sendall(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+
+    proxy = Echo()
+    clean_env.setenv("HTTP_PROXY", f"http://user:{PASSWORD}@127.0.0.1:{proxy.port}")
+
+    async def main() -> QlaraError:
+        async with AsyncQlara(
+            api_key=KEY,
+            base_url="http://localhost:9/api",
+            rate_limit=None,
+            http_backend=backend,  # type: ignore[arg-type]
+        ) as client:
+            with pytest.raises(QlaraError) as info:
+                await client.send(MESSAGE)
+            return info.value
+
+    try:
+        error = asyncio.run(main())
+    finally:
+        proxy.close()
+    shown = f"{error} {error!r} {getattr(error, 'body', '')}"
+    assert "bad credentials" in shown
+    assert PASSWORD not in shown and token not in shown

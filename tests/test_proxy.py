@@ -81,6 +81,7 @@ def test_credentials_are_taken_out_of_the_url_decoded_and_masked() -> None:
         "ascii"
     )
     assert "p#ss" not in repr(proxy) and "<credentials>" in repr(proxy)
+    assert proxies.secrets() == ["p#ss/wörd", "us@er:p#ss/wörd"]  # for the redactor
     token_only = EnvironmentProxies({"all": "http://:token@proxy.local"}).for_url("http", "a", 1)
     assert token_only is not None and token_only.credentials == ("", "token")
 
