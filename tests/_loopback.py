@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 def read_requests(conn: socket.socket) -> Iterator[tuple[bytes, bytes]]:
@@ -37,14 +37,15 @@ def read_requests(conn: socket.socket) -> Iterator[tuple[bytes, bytes]]:
 class LoopbackServer:
     """Accepts connections on 127.0.0.1 and runs ``handle(conn)`` for each in a thread of its
     own (the connection is closed after it returns); counts connections, and the most open
-    at once."""
+    at once. ``lock`` is a condition: a subclass changes its own counts under it and calls
+    ``lock.notify_all()``, so a test can ``wait_until`` a state instead of polling."""
 
     def __init__(self, backlog: int = 512) -> None:
         self.connections = 0
         self.open = 0
         self.most_open = 0
         self.stop = threading.Event()
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(backlog)
@@ -61,6 +62,12 @@ class LoopbackServer:
     def handle(self, conn: socket.socket) -> None:
         raise NotImplementedError
 
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Block until ``condition()`` holds (read under the lock, woken by each change), or
+        ``timeout`` passes: whether it holds. From async code: ``anyio.to_thread.run_sync``."""
+        with self.lock:
+            return self.lock.wait_for(condition, timeout)
+
     def close(self) -> None:
         self.stop.set()
         self.sock.close()
@@ -75,6 +82,7 @@ class LoopbackServer:
                 self.connections += 1
                 self.open += 1
                 self.most_open = max(self.most_open, self.open)
+                self.lock.notify_all()
             threading.Thread(target=self._run, args=(conn,), daemon=True).start()
 
     def _run(self, conn: socket.socket) -> None:
@@ -83,6 +91,7 @@ class LoopbackServer:
         except OSError:
             pass
         finally:
+            conn.close()
             with self.lock:
                 self.open -= 1
-            conn.close()
+                self.lock.notify_all()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx
 import pytest
 import trio
@@ -65,10 +66,12 @@ class _Server(LoopbackServer):
             with self.lock:
                 self.requests.append(head)
                 self.held += gate is not None
+                self.lock.notify_all()
             if gate is not None:
                 gate.wait(30)
                 with self.lock:
                     self.held -= 1
+                    self.lock.notify_all()
             conn.sendall(_ok())
 
     def close(self) -> None:
@@ -84,11 +87,17 @@ def server() -> Iterator[_Server]:
     s.close()
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    """Yield to the loop (and the server's threads) until ``condition`` holds."""
+async def _settled(condition: Callable[[], bool]) -> None:
+    """Let the event loop run until ``condition`` (on its own state, e.g. a pool's waiters)
+    holds: each turn yields, none sleeps."""
     with anyio.fail_after(10):
-        while not condition():  # noqa: ASYNC110 (the server's threads set nothing awaitable)
-            await anyio.sleep(0.001)
+        while not condition():  # noqa: ASYNC110 (the pool's queue has no event to wait on)
+            await asyncio.sleep(0)
+
+
+async def _until(server: LoopbackServer, condition: Callable[[], bool]) -> None:
+    """Wait, in a worker thread, until the server's threads make ``condition`` hold."""
+    assert await anyio.to_thread.run_sync(server.wait_until, condition)
 
 
 def _shards(limits: httpx.Limits) -> PoolShards:
@@ -107,11 +116,11 @@ def test_a_queued_request_takes_the_first_connection_freed_in_any_pool(server: _
         async with httpx.AsyncClient(transport=pools, timeout=timeout) as http:
             base = server.url
             held = [asyncio.ensure_future(http.post(f"{base}/first/{i}")) for i in range(4)]
-            await _until(lambda: server.held == 4)
+            await _until(server, lambda: server.held == 4)
             held += [asyncio.ensure_future(http.post(f"{base}/second/{i}")) for i in range(4)]
-            await _until(lambda: server.held == 8)
+            await _until(server, lambda: server.held == 8)
             queued = asyncio.ensure_future(http.post(f"{base}/queued"))
-            await _until(lambda: len(pools._waiters) == 1)
+            await _settled(lambda: len(pools._waiters) == 1)
             second.set()  # the second pool frees its four; the first stays full
             response = await queued
             first.set()
@@ -132,7 +141,8 @@ def test_max_connections_is_not_rounded_up_to_whole_pools(server: _Server) -> No
         pools = _shards(httpx.Limits(max_connections=10, max_keepalive_connections=5))
         async with httpx.AsyncClient(transport=pools, timeout=10.0) as http:
             sends = [asyncio.ensure_future(http.post(f"{server.url}/hold/{i}")) for i in range(12)]
-            await _until(lambda: server.held == 10 and len(pools._waiters) == 2)
+            await _until(server, lambda: server.held == 10)
+            await _settled(lambda: len(pools._waiters) == 2)
             gate.set()
             for response in await asyncio.gather(*sends):
                 assert response.status_code == 200
@@ -154,12 +164,12 @@ def test_a_cancelled_or_timed_out_wait_for_a_connection_frees_nothing_twice(
         pools = _shards(httpx.Limits(max_connections=1))
         async with httpx.AsyncClient(transport=pools, timeout=10.0) as http:
             held = asyncio.ensure_future(http.post(f"{server.url}/hold"))
-            await _until(lambda: server.held == 1)
+            await _until(server, lambda: server.held == 1)
             with pytest.raises(httpx.PoolTimeout):
                 await http.post(f"{server.url}/late", timeout=httpx.Timeout(10.0, pool=0.05))
             cancelled = asyncio.ensure_future(http.post(f"{server.url}/cancelled"))
             waiting = asyncio.ensure_future(http.post(f"{server.url}/waiting"))
-            await _until(lambda: len(pools._waiters) == 2)
+            await _settled(lambda: len(pools._waiters) == 2)
             gate.set()
             await held  # its connection is handed to `cancelled`...
             cancelled.cancel()  # ...cancelled before it runs: on to `waiting`
@@ -276,7 +286,7 @@ def test_a_pool_timeout_is_an_api_timeout_error(backend: str, server: _Server) -
             client._http._transport = _shards(httpx.Limits(max_connections=1))
         async with client:
             held = asyncio.ensure_future(client.send(MESSAGE))
-            await _until(lambda: server.held == 1)
+            await _until(server, lambda: server.held == 1)
             with pytest.raises(APITimeoutError) as info:
                 await client.send(MESSAGE)
             gate.set()

@@ -14,7 +14,6 @@ import gc
 import os
 import socket
 import threading
-import time
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from qlara_async import (
     ValidationError,
 )
 from qlara_async._pool import PoolShards
-from tests.test_hostile_pool import MESSAGE, _client, _Server, _shards, _until
+from tests.test_hostile_pool import MESSAGE, _client, _Server, _settled, _shards, _until
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -73,13 +72,13 @@ def test_a_send_queued_for_a_connection_is_not_sent_after_aclose(
         client = _client("httpx", server.url)
         pools = client._http._transport = _shards(httpx.Limits(max_connections=1))
         first = asyncio.ensure_future(client.send(MESSAGE))
-        await _until(lambda: server.held == 1)
+        await _until(server, lambda: server.held == 1)
         queued = asyncio.ensure_future(client.send(MESSAGE))
-        await _until(lambda: len(pools._waiters) == 1)
+        await _settled(lambda: len(pools._waiters) == 1)
         await client.aclose()
         gate.set()
         outcomes = await asyncio.gather(first, queued, return_exceptions=True)
-        await _until(lambda: server.open == 0 or len(server.requests) > 1)
+        await _until(server, lambda: server.open == 0 or len(server.requests) > 1)
         await pools.aclose()  # (the connection opened after aclose(): not left to warn later)
         return outcomes[1] if isinstance(outcomes[1], BaseException) else None
 
@@ -99,6 +98,7 @@ class _TwoConnections(_Server):
             with self.lock:
                 self.connections += 1
                 self.open += 1
+                self.lock.notify_all()
             threading.Thread(target=self._run, args=(conn,), daemon=True).start()
 
 
@@ -148,9 +148,7 @@ def test_a_loop_the_client_left_still_accepts_a_socket_on_a_reused_descriptor(
             finally:
                 reused.close()
 
-        deadline = time.monotonic() + 5
-        while server.open and time.monotonic() < deadline:  # its sockets are this process's
-            time.sleep(0.001)
+        server.wait_until(lambda: server.open == 0, timeout=5)  # its sockets are ours
         for descriptor in descriptors:
             with pytest.raises(OSError):
                 os.fstat(descriptor)  # closed, free for reuse

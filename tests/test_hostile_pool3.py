@@ -11,7 +11,6 @@ import asyncio
 import base64
 import gc
 import socket
-import time
 import traceback
 import warnings
 
@@ -23,7 +22,7 @@ from qlara_async import APIConnectionError, AsyncQlara, QlaraError, RetryPolicy
 from qlara_async._pool import PoolShards, _ssl_context
 from qlara_async._proxy import EnvironmentProxies
 from tests._loopback import LoopbackServer, read_requests
-from tests.test_hostile_pool import MESSAGE, _client, _Server, _until
+from tests.test_hostile_pool import MESSAGE, _client, _Server, _settled, _until
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 KEY = "KEYzz9-api-key-value"
@@ -185,13 +184,13 @@ def test_a_send_queued_in_the_proxied_pool_is_not_sent_after_aclose(
         )
         client._http._transport = pools
         first = asyncio.ensure_future(client.send(MESSAGE))
-        await _until(lambda: server.held == 1)
+        await _until(server, lambda: server.held == 1)
         queued = asyncio.ensure_future(client.send(MESSAGE))
-        await _until(lambda: bool(pools.proxied) and _queued(pools) == 1)
+        await _settled(lambda: bool(pools.proxied) and _queued(pools) == 1)
         await client.aclose()
         gate.set()
         outcomes = await asyncio.gather(first, queued, return_exceptions=True)
-        await _until(lambda: server.open == 0 or len(server.requests) > 1)
+        await _until(server, lambda: server.open == 0 or len(server.requests) > 1)
         for pool in pools.proxied.values():  # (the connection opened after aclose())
             await pool.aclose()
         return outcomes[1] if isinstance(outcomes[1], BaseException) else None
@@ -238,9 +237,7 @@ def test_a_proxied_connection_of_an_ended_loop_is_closed(
     try:
         assert trio.run(send)
         assert asyncio.run(send_and_close())
-        deadline = time.monotonic() + 2
-        while server.open and time.monotonic() < deadline:
-            time.sleep(0.01)
+        server.wait_until(lambda: server.open == 0, timeout=2)
         still_open = server.open
     finally:
         gc.enable()
