@@ -28,15 +28,9 @@ __all__ = [
     "exchange",
 ]
 
-# Failures where the request cannot have reached the server: safe to retry anything.
-# (ProxyError: the proxy refused the tunnel, before anything went to the API.)
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.UnsupportedProtocol,
-    httpx.ProxyError,
-)
+# Failures where the request cannot have reached the server: safe to retry anything. (A proxy
+# refusing the tunnel is told by the trace: nothing of the API's request had started.)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 # Failures while writing: the server never saw a whole request, so it cannot have processed it.
 _PARTLY_SENT = (httpx.WriteError, httpx.WriteTimeout)
 

@@ -86,8 +86,9 @@ class PoolShards(httpx.AsyncBaseTransport):
     served, for whichever pool frees a connection first, up to the request's pool timeout
     (``httpx.PoolTimeout``). A pool is made when first needed, and all share one SSL context.
     A request counts against its pool until its response is closed. A request ``proxies``
-    sends through a proxy goes to one pool per proxy instead (a rare path: no shards).
-    After ``aclose()`` nothing is sent: waiters and new requests fail (``ConnectError``).
+    sends through a proxy goes to that proxy's own ``PoolShards`` (whose pools connect
+    through it). After ``aclose()`` nothing is sent: waiters and new requests fail
+    (``ConnectError``).
     """
 
     def __init__(
@@ -99,14 +100,12 @@ class PoolShards(httpx.AsyncBaseTransport):
         proxies: EnvironmentProxies | None = None,
         proxy: httpx.Proxy | None = None,
     ) -> None:
-        self._full = limits
+        self._limits = limits
         self._proxy = proxy
         self._env = None if proxies is None or proxies.empty else proxies
         self._closed = False
-        self._total = limits.max_connections
-        self._size = max(1, shard_size if self._total is None else min(shard_size, self._total))
-        self._keepalive = limits.max_keepalive_connections
-        self._expiry = limits.keepalive_expiry
+        total = limits.max_connections
+        self._size = max(1, shard_size if total is None else min(shard_size, total))
         self._ssl = ssl_context
         self.reset()
 
@@ -135,7 +134,7 @@ class PoolShards(httpx.AsyncBaseTransport):
             pool = self.proxied.get(proxy.url)
             if pool is None:
                 pool = self.proxied[proxy.url] = PoolShards(
-                    self._full,
+                    self._limits,
                     ssl_context=self._ssl,
                     shard_size=self._size,
                     proxy=httpx.Proxy(proxy.url, auth=proxy.credentials),
@@ -151,13 +150,16 @@ class PoolShards(httpx.AsyncBaseTransport):
             if load < caps[i]:
                 loads[i] = load + 1
                 return i
-        made = len(loads) * self._size
-        if self._total is not None and made >= self._total:
+        whole, made = self._limits, len(loads) * self._size
+        total, kept = whole.max_connections, whole.max_keepalive_connections
+        if total is not None and made >= total:
             return -1
-        cap = self._size if self._total is None else min(self._size, self._total - made)
-        keepalive = cap if self._keepalive is None else max(0, min(cap, self._keepalive - made))
+        cap = self._size if total is None else min(self._size, total - made)
+        keepalive = cap if kept is None else max(0, min(cap, kept - made))
         limits = httpx.Limits(
-            max_connections=cap, max_keepalive_connections=keepalive, keepalive_expiry=self._expiry
+            max_connections=cap,
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=whole.keepalive_expiry,
         )
         self.shards.append(
             httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits, proxy=self._proxy)
